@@ -1,0 +1,167 @@
+//! Entry from QEMU's `-bios` loader, interrupt vectors and the endian switch.
+//!
+//! QEMU starts the CPU at real address 0x100 in big-endian, 32-bit real mode (MSR = 0x3000) with
+//! r3 = the device tree. The first words are big-endian-encoded instructions (Linux's
+//! `FIXUP_ENDIAN`) that flip MSR[LE] with `rfid`; little-endian code then switches to 64-bit
+//! mode with FP, VMX and VSX on (the compiler uses vector registers freely), sets the stack (r1)
+//! and TOC (r2), zeroes `.bss` and calls [`crate::l1_main`] with the device tree address.
+//!
+//! Every vector this L1 can take branches to one handler that prints the vector, SRR0, SRR1,
+//! DAR and DSISR and terminates the machine with a failure status. External and decrementer
+//! interrupts never come: MSR[EE] stays 0.
+
+core::arch::global_asm!(
+    r#"
+    .section .text.vectors, "ax"
+    .globl _start
+    .org 0x100
+_start:
+    # Big-endian words, read by a big-endian CPU: if MSR[LE] is already 1, the first word
+    # reads as `b .+8` and skips the flip.
+    tdi 0, 0, 0x48
+    b 1f
+    .long 0xa600607d    # mfmsr   r11
+    .long 0x01006b69    # xori    r11, r11, 1
+    .long 0x00004039    # li      r10, 0
+    .long 0x6401417d    # mtmsrd  r10, 1     (clear RI, EE)
+    .long 0x05009f42    # bcl     20, 31, $+4
+    .long 0xa602487d    # mflr    r10
+    .long 0x14004a39    # addi    r10, r10, 20
+    .long 0xa6035a7d    # mtsrr0  r10
+    .long 0xa6037b7d    # mtsrr1  r11
+    .long 0x2400004c    # rfid
+1:
+    # Little-endian, still 32-bit. MSR = SF | VEC | VSX | FP | ME | RI | LE.
+    li %r11, 1
+    rldicr %r11, %r11, 63, 0
+    oris %r11, %r11, 0x0280
+    ori %r11, %r11, 0x3003
+    mtsrr1 %r11
+    lis %r10, __start64@ha
+    addi %r10, %r10, __start64@l
+    mtsrr0 %r10
+    rfid
+
+    .macro VECTOR addr
+    .org \addr
+    li %r3, \addr
+    b __exception_entry
+    .endm
+    VECTOR 0x200
+    VECTOR 0x300
+    VECTOR 0x380
+    VECTOR 0x400
+    VECTOR 0x480
+    VECTOR 0x500
+    VECTOR 0x600
+    VECTOR 0x700
+    VECTOR 0x800
+    VECTOR 0x900
+    VECTOR 0xa00
+    VECTOR 0xb00
+    VECTOR 0xc00
+    VECTOR 0xd00
+    VECTOR 0xe00
+    VECTOR 0xe20
+    VECTOR 0xe40
+    VECTOR 0xe60
+    VECTOR 0xe80
+    VECTOR 0xea0
+    VECTOR 0xf00
+    VECTOR 0xf20
+    VECTOR 0xf40
+    VECTOR 0xf60
+    VECTOR 0xf80
+
+    .section .text.start, "ax"
+__start64:
+    lis %r1, __stack_top@ha
+    addi %r1, %r1, __stack_top@l
+    li %r0, 0
+    stdu %r0, -32(%r1)
+    lis %r2, .TOC.@ha
+    addi %r2, %r2, .TOC.@l
+    lis %r4, __bss_start@ha
+    addi %r4, %r4, __bss_start@l
+    lis %r5, __bss_end@ha
+    addi %r5, %r5, __bss_end@l
+2:  cmpld %r4, %r5
+    bge 3f
+    std %r0, 0(%r4)
+    addi %r4, %r4, 8
+    b 2b
+3:  # r3 = device tree. Enter through the global entry point (r12 = its address).
+    lis %r12, l1_entry@ha
+    addi %r12, %r12, l1_entry@l
+    mtctr %r12
+    bctrl
+    b .
+
+__exception_entry:
+    # r3 = vector. Interrupts clear FP/VEC/VSX: turn them back on for the Rust handler.
+    mfmsr %r11
+    oris %r11, %r11, 0x0280
+    ori %r11, %r11, 0x2000
+    mtmsrd %r11
+    mfsrr0 %r4
+    mfsrr1 %r5
+    mfdar %r6
+    mfdsisr %r7
+    lis %r1, __exception_stack_top@ha
+    addi %r1, %r1, __exception_stack_top@l
+    li %r0, 0
+    stdu %r0, -32(%r1)
+    lis %r2, .TOC.@ha
+    addi %r2, %r2, .TOC.@l
+    lis %r12, l1_exception@ha
+    addi %r12, %r12, l1_exception@l
+    mtctr %r12
+    bctrl
+    b .
+"#
+);
+
+/// Called once by the entry code, in 64-bit little-endian real mode with a stack and `.bss`
+/// zeroed; `fdt` is the device tree address QEMU passed in r3.
+#[no_mangle]
+extern "C" fn l1_entry(fdt: usize) -> ! {
+    crate::l1_main(fdt)
+}
+
+/// Called by every interrupt vector; never returns.
+#[no_mangle]
+extern "C" fn l1_exception(vector: u64, srr0: u64, srr1: u64, dar: u64, dsisr: u64) -> ! {
+    crate::println!(
+        "\nFATAL: unexpected interrupt {vector:#x}: SRR0 {srr0:#x} SRR1 {srr1:#x} DAR {dar:#x} DSISR {dsisr:#x}"
+    );
+    crate::rtas::terminate("unexpected interrupt")
+}
+
+/// Switches interrupt delivery to little-endian (`H_SET_MODE`, LPCR[ILE]); until then an
+/// interrupt would run our vectors as big-endian code.
+pub fn little_endian_interrupts(hv: &impl papr_hcall::Hcall) -> i64 {
+    use papr_hcall::opcode::{H_SET_MODE, H_SET_MODE_MFLAGS_LE, H_SET_MODE_RESOURCE_LE};
+    hv.hcall(
+        H_SET_MODE,
+        [
+            H_SET_MODE_MFLAGS_LE,
+            H_SET_MODE_RESOURCE_LE,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+            0,
+        ],
+    )
+    .rc
+}
+
+/// Reads the timebase (512 MHz on QEMU pseries).
+pub fn timebase() -> u64 {
+    let tb: u64;
+    // SAFETY: `mftb` only reads the timebase register into a general-purpose register.
+    unsafe { core::arch::asm!("mftb {0}", out(reg) tb, options(nomem, nostack, preserves_flags)) };
+    tb
+}

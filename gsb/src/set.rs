@@ -1,0 +1,269 @@
+//! A set of guest state ids as a 182-bit bitmap (GSID ⇄ dense bit index).
+
+use crate::id::{Access, GuestStateId, Scope};
+use crate::table::{GSID_COUNT, TABLE};
+use core::fmt;
+
+const WORDS: usize = GSID_COUNT.div_ceil(64);
+
+/// A set of defined guest state ids, stored as a bitmap over their dense bit index
+/// ([`GuestStateId::index`]). Iteration yields ids in ascending order. Usable in `const`
+/// context, so predefined sets cost nothing at run time.
+///
+/// Undefined ids are never members: [`insert`](Self::insert) returns `false` for them (as for
+/// an id already present) and
+/// [`with`](Self::with) leaves the set unchanged.
+///
+/// ```
+/// use papr_gsb::{GsidSet, GuestStateId};
+/// const EXIT_REGS: GsidSet = GsidSet::new().with(GuestStateId::NIA).with(GuestStateId::MSR);
+/// let mut s = EXIT_REGS;
+/// assert!(s.insert(GuestStateId::GPR3));
+/// assert!(!s.insert(GuestStateId(0x0007)));
+/// let ids: Vec<_> = s.iter().collect();
+/// assert_eq!(ids, [GuestStateId::GPR3, GuestStateId::NIA, GuestStateId::MSR]);
+/// assert_eq!(GsidSet::GPRS.len(), 32);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct GsidSet {
+    bits: [u64; WORDS],
+}
+
+// Bit positions come from `GuestStateId::index` (< GSID_COUNT) or loops bounded by
+// GSID_COUNT / WORDS, so `i / 64 < WORDS`; `const fn` cannot use `get()`.
+#[allow(clippy::indexing_slicing)]
+impl GsidSet {
+    /// The empty set.
+    pub const EMPTY: Self = Self { bits: [0; WORDS] };
+    /// GPR0–GPR31.
+    pub const GPRS: Self = Self::range(GuestStateId::GPR0, GuestStateId::GPR31);
+    /// VSR0–VSR63 (FPRs and VRs).
+    pub const VSRS: Self = Self::range(GuestStateId::VSR0, GuestStateId::VSR63);
+    /// Every defined id except BLANK (Linux `kvmppc_gsbm_fill`).
+    pub const ALL: Self = Self::range(GuestStateId(0x0001), GuestStateId(0xF003));
+    /// Guest-wide ids except BLANK.
+    pub const GUEST_WIDE: Self = Self::ALL.filter_scope(Scope::Guest);
+    /// Host-wide counters 0x0800–0x0804.
+    pub const HOST_WIDE: Self = Self::ALL.filter_scope(Scope::Host);
+    /// Thread-wide ids (meta, registers, exit registers).
+    pub const THREAD_WIDE: Self = Self::ALL.filter_scope(Scope::Thread);
+    /// Thread-wide registers the L1 may write: what a run input buffer may carry
+    /// (meta ids and the read-only exit registers excluded).
+    pub const RUN_INPUT: Self = Self::THREAD_WIDE
+        .filter_writable()
+        .difference(Self::range(GuestStateId::RUN_INPUT, GuestStateId::VPA));
+
+    /// The empty set.
+    pub const fn new() -> Self {
+        Self::EMPTY
+    }
+
+    /// Every defined id in `first..=last`.
+    pub const fn range(first: GuestStateId, last: GuestStateId) -> Self {
+        let mut s = Self::EMPTY;
+        let mut i = 0;
+        while i < GSID_COUNT {
+            let id = TABLE[i].id;
+            if id.0 >= first.0 && id.0 <= last.0 {
+                s.bits[i / 64] |= 1 << (i % 64);
+            }
+            i += 1;
+        }
+        s
+    }
+
+    const fn filter_scope(self, scope: Scope) -> Self {
+        let mut s = self;
+        let mut i = 0;
+        while i < GSID_COUNT {
+            let keep = matches!(
+                (TABLE[i].scope, scope),
+                (Scope::Host, Scope::Host) | (Scope::Guest, Scope::Guest) | (Scope::Thread, Scope::Thread)
+            );
+            if !keep {
+                s.bits[i / 64] &= !(1 << (i % 64));
+            }
+            i += 1;
+        }
+        s
+    }
+
+    const fn filter_writable(self) -> Self {
+        let mut s = self;
+        let mut i = 0;
+        while i < GSID_COUNT {
+            if matches!(TABLE[i].access, Access::ReadOnly) {
+                s.bits[i / 64] &= !(1 << (i % 64));
+            }
+            i += 1;
+        }
+        s
+    }
+
+    /// This set plus `id` (unchanged if `id` is undefined). For building `const` sets.
+    pub const fn with(mut self, id: GuestStateId) -> Self {
+        if let Some(i) = id.index() {
+            self.bits[i / 64] |= 1 << (i % 64);
+        }
+        self
+    }
+
+    /// Adds `id`; returns whether it was newly added (`false` if already a member, or if
+    /// `id` is undefined and so cannot be a member).
+    pub fn insert(&mut self, id: GuestStateId) -> bool {
+        let was = self.contains(id);
+        match id.index() {
+            Some(i) => {
+                if let Some(w) = self.bits.get_mut(i / 64) {
+                    *w |= 1 << (i % 64);
+                }
+                !was
+            }
+            None => false,
+        }
+    }
+
+    /// Removes `id`; returns whether it was a member.
+    pub fn remove(&mut self, id: GuestStateId) -> bool {
+        let was = self.contains(id);
+        if let Some(i) = id.index() {
+            if let Some(w) = self.bits.get_mut(i / 64) {
+                *w &= !(1 << (i % 64));
+            }
+        }
+        was
+    }
+
+    /// Whether `id` is a member.
+    pub const fn contains(&self, id: GuestStateId) -> bool {
+        match id.index() {
+            Some(i) => self.bits[i / 64] & (1 << (i % 64)) != 0,
+            None => false,
+        }
+    }
+
+    /// Members of either set.
+    pub const fn union(mut self, other: Self) -> Self {
+        let mut w = 0;
+        while w < WORDS {
+            self.bits[w] |= other.bits[w];
+            w += 1;
+        }
+        self
+    }
+
+    /// Members of both sets.
+    pub const fn intersection(mut self, other: Self) -> Self {
+        let mut w = 0;
+        while w < WORDS {
+            self.bits[w] &= other.bits[w];
+            w += 1;
+        }
+        self
+    }
+
+    /// Members of `self` not in `other`.
+    pub const fn difference(mut self, other: Self) -> Self {
+        let mut w = 0;
+        while w < WORDS {
+            self.bits[w] &= !other.bits[w];
+            w += 1;
+        }
+        self
+    }
+
+    /// Whether every member of `self` is in `other`.
+    pub const fn is_subset(&self, other: &Self) -> bool {
+        let mut w = 0;
+        while w < WORDS {
+            if self.bits[w] & !other.bits[w] != 0 {
+                return false;
+            }
+            w += 1;
+        }
+        true
+    }
+
+    /// Number of members.
+    pub const fn len(&self) -> usize {
+        let mut n = 0;
+        let mut w = 0;
+        while w < WORDS {
+            n += self.bits[w].count_ones() as usize;
+            w += 1;
+        }
+        n
+    }
+
+    /// Whether the set is empty.
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Removes every member.
+    pub fn clear(&mut self) {
+        self.bits = [0; WORDS];
+    }
+
+    /// Members in ascending id order.
+    pub fn iter(&self) -> Iter {
+        Iter {
+            bits: self.bits,
+            word: 0,
+        }
+    }
+
+    /// Total wire bytes (4-byte headers plus values) of one element per member: the buffer
+    /// space a GET or SET of this set needs after the 4-byte buffer header.
+    pub fn wire_size(&self) -> usize {
+        self.iter()
+            .map(|id| 4 + usize::from(id.size().unwrap_or(0)))
+            .sum()
+    }
+}
+
+/// Iterator over a [`GsidSet`] in ascending id order.
+#[derive(Debug, Clone)]
+pub struct Iter {
+    bits: [u64; WORDS],
+    word: usize,
+}
+
+impl Iterator for Iter {
+    type Item = GuestStateId;
+    fn next(&mut self) -> Option<GuestStateId> {
+        while let Some(w) = self.bits.get_mut(self.word) {
+            if *w != 0 {
+                let b = w.trailing_zeros() as usize;
+                *w &= *w - 1;
+                return GuestStateId::from_index(self.word * 64 + b);
+            }
+            self.word += 1;
+        }
+        None
+    }
+}
+
+impl IntoIterator for &GsidSet {
+    type Item = GuestStateId;
+    type IntoIter = Iter;
+    fn into_iter(self) -> Iter {
+        self.iter()
+    }
+}
+
+impl FromIterator<GuestStateId> for GsidSet {
+    fn from_iter<T: IntoIterator<Item = GuestStateId>>(iter: T) -> Self {
+        let mut s = Self::EMPTY;
+        for id in iter {
+            s.insert(id);
+        }
+        s
+    }
+}
+
+impl fmt::Debug for GsidSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_set().entries(self.iter()).finish()
+    }
+}

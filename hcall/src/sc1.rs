@@ -1,0 +1,67 @@
+//! The real backend: the `sc 1` instruction (powerpc64 only).
+
+use crate::raw::{Hcall, HcallOutput, HCALL_ARGS};
+use core::arch::asm;
+
+/// Issues hcalls with `sc 1`, as a PAPR partition in supervisor state does.
+///
+/// Registers follow PAPR and the ELFv2 function-call convention: r3 = opcode, r4–r12 =
+/// arguments in, r3 = status and r4–r12 = outputs back. r0, CR0/1/5/6/7, CTR, XER and LR are
+/// declared clobbered; memory is clobbered too (the L0 reads and writes buffers in L1 memory).
+/// The hypervisor may overwrite SRR0/SRR1; this backend never keeps values live in them.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Sc1;
+
+impl Hcall for Sc1 {
+    #[inline]
+    fn hcall(&self, opcode: u64, args: [u64; HCALL_ARGS]) -> HcallOutput {
+        let [a4, a5, a6, a7, a8, a9, a10, a11, a12] = args;
+        let (r3, r4, r5, r6, r7, r8, r9, r10, r11, r12): (
+            u64,
+            u64,
+            u64,
+            u64,
+            u64,
+            u64,
+            u64,
+            u64,
+            u64,
+            u64,
+        );
+        // SAFETY: `sc 1` transfers control to the hypervisor, which returns to the next
+        // instruction having changed only the registers declared here as outputs or clobbers
+        // (PAPR hcall convention) and memory (asm! assumes memory may change, as no `nomem`
+        // or `readonly` option is given). The stack is not touched (`nostack`). Any buffer
+        // an opcode makes the L0 access is the caller's responsibility, checked by the typed
+        // API before the call.
+        unsafe {
+            asm!(
+                "sc 1",
+                inout("r3") opcode => r3,
+                inout("r4") a4 => r4,
+                inout("r5") a5 => r5,
+                inout("r6") a6 => r6,
+                inout("r7") a7 => r7,
+                inout("r8") a8 => r8,
+                inout("r9") a9 => r9,
+                inout("r10") a10 => r10,
+                inout("r11") a11 => r11,
+                inout("r12") a12 => r12,
+                out("r0") _,
+                out("cr0") _,
+                out("cr1") _,
+                out("cr5") _,
+                out("cr6") _,
+                out("cr7") _,
+                out("ctr") _,
+                out("lr") _,
+                out("xer") _,
+                options(nostack),
+            );
+        }
+        HcallOutput {
+            rc: r3 as i64,
+            ret: [r4, r5, r6, r7, r8, r9, r10, r11, r12],
+        }
+    }
+}

@@ -1,0 +1,85 @@
+//! `TableMemory` over rust-vmm's `vm-memory` (feature `vm-memory`, std).
+
+use core::sync::atomic::Ordering;
+
+use vm_memory::{Bytes, GuestAddress, GuestMemory};
+
+use crate::addr::L1RealAddr;
+use crate::memory::{MemoryError, TableMemory};
+
+/// Table memory inside a vm-memory [`GuestMemory`] (for example `GuestMemoryMmap`) whose
+/// guest addresses stand for L1 real addresses — how a hosted VMM and a software L0 share
+/// the tree without `unsafe`.
+///
+/// Entries are accessed with 8-byte atomic loads and stores; `compare_exchange_u64` is the
+/// default read-then-write, fine while the only other walker only reads.
+///
+/// ```
+/// use papr_mmu_radix::{L1RealAddr, TableMemory, VmMemory};
+/// use vm_memory::{GuestAddress, GuestMemoryMmap};
+/// let gm = GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(0x10_0000), 0x1_0000)]).unwrap();
+/// let mut mem = VmMemory::new(gm);
+/// mem.write_u64(L1RealAddr(0x10_0008), 0xC000_0000_0000_0187).unwrap();
+/// assert_eq!(mem.read_u64(L1RealAddr(0x10_0008)).unwrap(), 0xC000_0000_0000_0187);
+/// assert!(mem.read_u64(L1RealAddr(0x20_0000)).is_err());
+/// ```
+#[derive(Debug)]
+pub struct VmMemory<M> {
+    mem: M,
+}
+
+impl<M: GuestMemory> VmMemory<M> {
+    /// Wraps `mem` (pass a reference or an `Arc` to share it).
+    pub const fn new(mem: M) -> Self {
+        Self { mem }
+    }
+
+    /// The wrapped memory.
+    pub const fn inner(&self) -> &M {
+        &self.mem
+    }
+
+    /// Unwraps the memory.
+    pub fn into_inner(self) -> M {
+        self.mem
+    }
+}
+
+static ZEROES: [u8; 4096] = [0; 4096];
+
+impl<M: GuestMemory> TableMemory for VmMemory<M> {
+    fn read_u64(&self, addr: L1RealAddr) -> Result<u64, MemoryError> {
+        if !addr.is_aligned(8) {
+            return Err(MemoryError { addr });
+        }
+        self.mem
+            .load::<u64>(GuestAddress(addr.0), Ordering::Acquire)
+            .map(u64::from_be)
+            .map_err(|_| MemoryError { addr })
+    }
+
+    fn write_u64(&mut self, addr: L1RealAddr, value: u64) -> Result<(), MemoryError> {
+        if !addr.is_aligned(8) {
+            return Err(MemoryError { addr });
+        }
+        self.mem
+            .store(value.to_be(), GuestAddress(addr.0), Ordering::Release)
+            .map_err(|_| MemoryError { addr })
+    }
+
+    fn zero(&mut self, addr: L1RealAddr, len: u64) -> Result<(), MemoryError> {
+        let mut off = 0u64;
+        while off < len {
+            let n = (len - off).min(ZEROES.len() as u64);
+            let at = addr.checked_add(off).ok_or(MemoryError { addr })?;
+            // `n` is at most 4096.
+            #[allow(clippy::cast_possible_truncation)]
+            let chunk = ZEROES.get(..n as usize).ok_or(MemoryError { addr: at })?;
+            self.mem
+                .write_slice(chunk, GuestAddress(at.0))
+                .map_err(|_| MemoryError { addr: at })?;
+            off += n;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,41 @@
+//! Repository automation for papr-nested (the matklad `cargo xtask` pattern).
+//!
+//! * `cargo xtask test` — every check CI runs, installing what is missing.
+//! * `cargo xtask run`  — boot the bare-metal pseries example on QEMU.
+
+mod pseries;
+mod qemu;
+mod steps;
+mod test;
+
+use std::process::ExitCode;
+
+const USAGE: &str = "usage: cargo xtask <command>
+
+commands:
+  test    run every check (fmt, clippy, tests, docs, no_std builds, ...)
+  run     build the pseries L1 example and boot it on QEMU [--timeout SECS]
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test::run(&args[1..]),
+        Some("run") => pseries::run(&args[1..]),
+        Some("-h" | "--help" | "help") => {
+            print!("{USAGE}");
+            Ok(())
+        }
+        other => Err(format!(
+            "unknown command {:?}\n{USAGE}",
+            other.unwrap_or("<none>")
+        )),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}

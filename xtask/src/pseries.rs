@@ -1,0 +1,297 @@
+//! `cargo xtask run`: build `examples/pseries-l1`, boot it on QEMU pseries, judge the result.
+//!
+//! The L1 prints one line per check (`ok …` / `FAIL …`) and ends with
+//! `RESULT: N ok, M FAIL`; it powers off through RTAS (QEMU exits 0) when all passed, and
+//! otherwise calls RTAS `ibm,os-term` (QEMU exits 1 with `-action panic=exit-failure`).
+
+use crate::qemu;
+use crate::steps::{cargo, ensure_target, root, Report, PPC64LE};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Default deadline for one boot; a healthy run takes well under a second.
+const TIMEOUT: Duration = Duration::from_secs(60);
+/// QEMU's pseries firmware slot is 4 MiB (`FW_MAX_SIZE`).
+const MAX_IMAGE: u64 = 4 << 20;
+/// The entry point QEMU jumps to in a `-bios` image.
+const ENTRY: u64 = 0x100;
+
+fn example_dir() -> PathBuf {
+    root().join("examples").join("pseries-l1")
+}
+
+/// Builds the example (release) and writes the flat `-bios` image; returns its path.
+pub fn build() -> Result<PathBuf, String> {
+    let dir = example_dir();
+    let target_dir = dir.join("target");
+    let mut c = cargo();
+    // Run from the example so that its .cargo/config.toml (linker, rustflags) applies; drop
+    // flags from the environment, which would replace that configuration.
+    c.current_dir(&dir)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET")
+        .args(["build", "--release", "--target", PPC64LE, "--target-dir"])
+        .arg(&target_dir);
+    println!("+ (cd {}) {c:?}", dir.display());
+    let st = c
+        .status()
+        .map_err(|e| format!("could not run cargo: {e}"))?;
+    if !st.success() {
+        return Err(format!("building examples/pseries-l1 failed ({st})"));
+    }
+    let elf_path = target_dir.join(PPC64LE).join("release").join("pseries-l1");
+    let elf = std::fs::read(&elf_path).map_err(|e| format!("{}: {e}", elf_path.display()))?;
+    let image = flat_image(&elf).map_err(|e| format!("{}: {e}", elf_path.display()))?;
+    let bin = target_dir.join("pseries-l1.bin");
+    std::fs::write(&bin, image).map_err(|e| format!("{}: {e}", bin.display()))?;
+    Ok(bin)
+}
+
+fn le_u16(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from(u16::from_le_bytes(
+        b.get(at..at + 2)?.try_into().ok()?,
+    )))
+}
+fn le_u32(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from(u32::from_le_bytes(
+        b.get(at..at + 4)?.try_into().ok()?,
+    )))
+}
+fn le_u64(b: &[u8], at: usize) -> Option<u64> {
+    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
+}
+
+/// Turns a little-endian ELF64 for ppc64 into the flat image QEMU's `-bios` loads at real
+/// address 0: every `PT_LOAD` segment's file bytes at its physical address, gaps zeroed
+/// (`.bss` is zeroed by the L1 itself).
+pub fn flat_image(elf: &[u8]) -> Result<Vec<u8>, String> {
+    let bad = || "not a little-endian ppc64 ELF64 executable".to_string();
+    if elf.get(..6) != Some(&[0x7f, b'E', b'L', b'F', 2, 1][..]) || le_u16(elf, 0x12) != Some(21) {
+        return Err(bad());
+    }
+    let entry = le_u64(elf, 0x18).ok_or_else(bad)?;
+    if entry != ENTRY {
+        return Err(format!("entry point {entry:#x}, expected {ENTRY:#x}"));
+    }
+    let phoff = le_u64(elf, 0x20).ok_or_else(bad)?;
+    let phentsize = le_u16(elf, 0x36).ok_or_else(bad)?;
+    let phnum = le_u16(elf, 0x38).ok_or_else(bad)?;
+    let mut image = Vec::new();
+    for i in 0..phnum {
+        let ph = usize::try_from(phoff + i * phentsize).map_err(|_| bad())?;
+        if le_u32(elf, ph) != Some(1) {
+            continue; // not PT_LOAD
+        }
+        let offset = le_u64(elf, ph + 0x08).ok_or_else(bad)?;
+        let paddr = le_u64(elf, ph + 0x18).ok_or_else(bad)?;
+        let filesz = le_u64(elf, ph + 0x20).ok_or_else(bad)?;
+        if filesz == 0 {
+            continue;
+        }
+        let end = paddr.checked_add(filesz).filter(|&e| e <= MAX_IMAGE);
+        let end = end.ok_or(format!(
+            "segment {paddr:#x}+{filesz:#x} beyond the {MAX_IMAGE:#x}-byte firmware slot"
+        ))?;
+        let bytes = elf
+            .get(offset as usize..(offset + filesz) as usize)
+            .ok_or_else(bad)?;
+        if image.len() < end as usize {
+            image.resize(end as usize, 0);
+        }
+        image[paddr as usize..end as usize].copy_from_slice(bytes);
+    }
+    if image.len() <= ENTRY as usize {
+        return Err("no loadable code at the entry point".into());
+    }
+    Ok(image)
+}
+
+/// How a boot ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Every check printed `ok`, RESULT says 0 FAIL, QEMU exited 0 (RTAS power-off).
+    AllOk(u32),
+    /// The L1 ran to its RESULT line with failures.
+    Failed { ok: u32, fail: u32 },
+    /// The L1 panicked or took an unexpected interrupt (message line).
+    Crashed(String),
+    /// No exit before the deadline.
+    Hang,
+    /// QEMU itself died or exited in a way the L1 never asks for.
+    Abort(String),
+}
+
+fn result_line(console: &str) -> Option<(u32, u32)> {
+    let line = console
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("RESULT: "))?;
+    let mut nums = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<u32>().ok());
+    Some((nums.next()??, nums.next()??))
+}
+
+/// Judges a finished boot from QEMU's exit and the console.
+pub fn verdict(boot: &qemu::Boot) -> Verdict {
+    let Some(status) = boot.status else {
+        return Verdict::Hang;
+    };
+    let fails = boot
+        .console
+        .lines()
+        .filter(|l| l.starts_with("FAIL"))
+        .count() as u32;
+    let crash = boot
+        .console
+        .lines()
+        .find(|l| l.starts_with("PANIC") || l.starts_with("FATAL"))
+        .map(str::to_string);
+    let result = result_line(&boot.console);
+    match (status.code(), result, crash) {
+        (_, _, Some(line)) if status.code() == Some(1) => Verdict::Crashed(line),
+        (Some(0), Some((ok, 0)), None) if fails == 0 && ok > 0 => Verdict::AllOk(ok),
+        (Some(0 | 1), Some((ok, fail)), None) => Verdict::Failed {
+            ok,
+            fail: fail.max(fails).max(1),
+        },
+        (Some(0), None, _) => Verdict::Abort(
+            "QEMU exited 0 but the L1 printed no RESULT line: it powered off or reset early".into(),
+        ),
+        (Some(code), _, _) => Verdict::Abort(format!(
+            "QEMU exited with status {code}, which the L1 never asks for \
+             (1 without a RESULT line: QEMU could not start); QEMU's last words: {:?}",
+            boot.stderr.lines().last().unwrap_or("")
+        )),
+        (None, _, _) => Verdict::Abort(signal_text(status)),
+    }
+}
+
+#[cfg(unix)]
+fn signal_text(status: std::process::ExitStatus) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    let sig = status.signal().unwrap_or(0);
+    let name = match sig {
+        6 => "SIGABRT: an assertion in QEMU failed",
+        8 => "SIGFPE: e.g. a guest lookup after H_GUEST_DELETE(delete-all)",
+        11 => "SIGSEGV",
+        9 => "SIGKILL from outside",
+        _ => "a signal",
+    };
+    format!(
+        "QEMU was killed by signal {sig} ({name}); see `Requests that kill the whole QEMU \
+         process` in qemu-pseries.md"
+    )
+}
+
+#[cfg(not(unix))]
+fn signal_text(status: std::process::ExitStatus) -> String {
+    format!("QEMU ended abnormally ({status})")
+}
+
+/// Ensures target and QEMU, builds, boots with `timeout`, prints a report; `Ok(summary)` only
+/// when every check passed.
+pub fn build_and_boot(timeout: Duration) -> Result<String, String> {
+    ensure_target(PPC64LE)?;
+    println!("{}", qemu::ensure()?);
+    let image = build()?;
+    let boot = qemu::boot(qemu::command(&image), timeout)?;
+    let first = boot
+        .first_output
+        .map_or("none".to_string(), |d| format!("{:.2} s", d.as_secs_f64()));
+    let timing = format!(
+        "first output after {first}, whole run {:.2} s",
+        boot.elapsed.as_secs_f64()
+    );
+    println!("\n{timing}");
+    match verdict(&boot) {
+        Verdict::AllOk(n) => Ok(format!("all {n} checks ok; {timing}")),
+        Verdict::Failed { ok, fail } => Err(format!(
+            "{fail} check(s) FAILED ({ok} ok): see the FAIL lines above; {timing}"
+        )),
+        Verdict::Crashed(line) => Err(format!("the L1 crashed: {line}")),
+        Verdict::Hang => Err(format!(
+            "hang: no exit within {} s (last console line: {:?}); QEMU was killed",
+            timeout.as_secs(),
+            boot.console.lines().last().unwrap_or("")
+        )),
+        Verdict::Abort(why) => Err(why),
+    }
+}
+
+/// `cargo xtask run [--timeout SECS]`.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let timeout = match args {
+        [] => TIMEOUT,
+        [flag, secs] if flag == "--timeout" => Duration::from_secs(
+            secs.parse()
+                .map_err(|_| format!("--timeout wants seconds, got {secs:?}"))?,
+        ),
+        _ => {
+            return Err(format!(
+                "usage: cargo xtask run [--timeout SECS] (got {args:?})"
+            ))
+        }
+    };
+    let summary = build_and_boot(timeout)?;
+    println!("pseries-l1: {summary}");
+    Ok(())
+}
+
+/// The `cargo xtask test` step: the same boot, failing on anything but all-ok.
+pub fn test_step(r: &mut Report) -> bool {
+    r.step("pseries-l1 on QEMU (Nested APIv2 checks)", || {
+        build_and_boot(TIMEOUT)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::ExitStatus;
+
+    fn boot(code: Option<i32>, console: &str) -> qemu::Boot {
+        qemu::Boot {
+            status: code.map(|c| ExitStatus::from_raw(c << 8)),
+            console: console.into(),
+            stderr: String::new(),
+            first_output: None,
+            elapsed: Duration::ZERO,
+        }
+    }
+
+    #[test]
+    fn verdicts() {
+        let ok = "ok   a\nok   b\nRESULT: 2 ok, 0 FAIL (3 ms)\n";
+        assert_eq!(verdict(&boot(Some(0), ok)), Verdict::AllOk(2));
+        let bad = "ok   a\nFAIL b\nRESULT: 1 ok, 1 FAIL (3 ms)\n";
+        assert_eq!(
+            verdict(&boot(Some(1), bad)),
+            Verdict::Failed { ok: 1, fail: 1 }
+        );
+        assert_eq!(verdict(&boot(None, ok)), Verdict::Hang);
+        assert!(matches!(
+            verdict(&boot(Some(1), "PANIC: x\n")),
+            Verdict::Crashed(_)
+        ));
+        assert!(matches!(
+            verdict(&boot(Some(0), "ok a\n")),
+            Verdict::Abort(_)
+        ));
+        assert!(matches!(verdict(&boot(Some(136), ok)), Verdict::Abort(_)));
+        let sig = qemu::Boot {
+            status: Some(ExitStatus::from_raw(8)),
+            ..boot(None, ok)
+        };
+        assert!(matches!(verdict(&sig), Verdict::Abort(_)));
+    }
+
+    #[test]
+    fn flat_image_rejects_garbage() {
+        assert!(flat_image(b"not an elf").is_err());
+    }
+}

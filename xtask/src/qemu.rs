@@ -1,0 +1,238 @@
+//! QEMU for the pseries example: find (or install) a `qemu-system-ppc64` with Nested APIv2
+//! (`cap-nested-papr`, QEMU ≥ 9.0), and boot an image with a deadline, streaming its console.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The QEMU binary.
+pub const QEMU: &str = "qemu-system-ppc64";
+
+/// Where the bookworm-backports suite is declared (qemu-pseries.md, "Installing").
+const BACKPORTS_FILE: &str = "/etc/apt/sources.list.d/backports.sources";
+const BACKPORTS: &str = "Types: deb
+URIs: http://deb.debian.org/debian
+Suites: bookworm-backports
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+";
+
+/// The machine: TCG pseries with Nested APIv2; the spectre caps TCG cannot honour are turned
+/// off so that QEMU prints no warning about them.
+const MACHINE: &str = "pseries,cap-nested-papr=on,cap-cfpc=broken,cap-sbbc=broken,\
+                       cap-ibs=broken,cap-ccf-assist=off";
+
+/// `Ok(version)` when the installed QEMU has `cap-nested-papr`, `Err(why not)` otherwise.
+fn check() -> Result<String, String> {
+    let out = Command::new(QEMU)
+        .arg("--version")
+        .output()
+        .map_err(|e| format!("{QEMU} not found ({e})"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let version = text
+        .split_whitespace()
+        .skip_while(|w| *w != "version")
+        .nth(1)
+        .unwrap_or("?")
+        .to_string();
+    let props = Command::new(QEMU)
+        .args(["-M", "pseries,help"])
+        .output()
+        .map_err(|e| format!("{QEMU} -M pseries,help: {e}"))?;
+    if String::from_utf8_lossy(&props.stdout).contains("cap-nested-papr") {
+        Ok(version)
+    } else {
+        Err(format!(
+            "{QEMU} {version} has no cap-nested-papr (Nested APIv2 needs QEMU ≥ 9.0)"
+        ))
+    }
+}
+
+/// The commands that install a suitable QEMU on Debian bookworm, for humans.
+fn manual_commands() -> String {
+    format!(
+        "as root on Debian bookworm:\n  cat > {BACKPORTS_FILE} <<'EOF'\n{BACKPORTS}EOF\n  \
+         apt-get update && apt-get install -y -t bookworm-backports qemu-system-ppc\n\
+         (on Debian trixie or later: apt-get install -y qemu-system-ppc; elsewhere install \
+         QEMU ≥ 9.0 with {QEMU} on PATH)"
+    )
+}
+
+fn os_release(key: &str) -> Option<String> {
+    let text = std::fs::read_to_string("/etc/os-release").ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}=")))
+        .map(|v| v.trim_matches('"').to_string())
+}
+
+fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+        .unwrap_or(false)
+}
+
+fn apt(args: &[&str]) -> Result<(), String> {
+    println!("+ apt-get {}", args.join(" "));
+    let st = Command::new("apt-get")
+        .args(args)
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .status()
+        .map_err(|e| format!("apt-get: {e}"))?;
+    if st.success() {
+        Ok(())
+    } else {
+        Err(format!("`apt-get {}` failed ({st})", args.join(" ")))
+    }
+}
+
+/// Makes sure a QEMU with `cap-nested-papr` is installed; installs it when running as root on
+/// Debian (bookworm: from bookworm-backports), and otherwise stops with the exact commands.
+/// Idempotent: does nothing when a suitable QEMU is already there.
+pub fn ensure() -> Result<String, String> {
+    let why = match check() {
+        Ok(v) => return Ok(format!("QEMU {v} with cap-nested-papr")),
+        Err(why) => why,
+    };
+    let debian = os_release("ID").as_deref() == Some("debian");
+    if !debian || !is_root() {
+        return Err(format!(
+            "{why}; cannot install it here (needs root on Debian). Install it {}",
+            manual_commands()
+        ));
+    }
+    let codename = os_release("VERSION_CODENAME").unwrap_or_default();
+    if codename == "bookworm" {
+        let declared = std::fs::read_dir("/etc/apt/sources.list.d")
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| {
+                let n = e.file_name();
+                let n = n.to_string_lossy();
+                n.ends_with(".sources") || n.ends_with(".list")
+            })
+            .filter_map(|e| std::fs::read_to_string(e.path()).ok())
+            .any(|t| t.contains("bookworm-backports"));
+        if !declared {
+            println!("+ writing {BACKPORTS_FILE}");
+            std::fs::write(BACKPORTS_FILE, BACKPORTS)
+                .map_err(|e| format!("writing {BACKPORTS_FILE}: {e}"))?;
+        }
+        apt(&["update"])?;
+        apt(&[
+            "install",
+            "-y",
+            "-t",
+            "bookworm-backports",
+            "qemu-system-ppc",
+        ])?;
+    } else {
+        apt(&["update"])?;
+        apt(&["install", "-y", "qemu-system-ppc"])?;
+    }
+    check()
+        .map(|v| format!("installed QEMU {v} with cap-nested-papr"))
+        .map_err(|e| format!("after installing: {e}. Install it {}", manual_commands()))
+}
+
+/// The command line that boots `image` (a flat binary loaded at real address 0).
+pub fn command(image: &Path) -> Command {
+    let mut c = Command::new(QEMU);
+    c.args(["-M", MACHINE, "-cpu", "power10", "-m", "1G", "-smp", "1"])
+        .args(["-nographic", "-no-reboot", "-action", "panic=exit-failure"])
+        .arg("-bios")
+        .arg(image);
+    c
+}
+
+/// What one boot did.
+#[derive(Debug)]
+pub struct Boot {
+    /// QEMU's exit status; `None` when it was killed at the deadline.
+    pub status: Option<ExitStatus>,
+    /// Everything the L1 printed (console), `\r` removed.
+    pub console: String,
+    /// What QEMU printed on stderr.
+    pub stderr: String,
+    /// From QEMU's start to the first console byte.
+    pub first_output: Option<Duration>,
+    /// From QEMU's start to its exit (or the kill).
+    pub elapsed: Duration,
+}
+
+/// Starts `cmd`, echoes its console live (stdout as is, stderr prefixed `[qemu]`), and waits at
+/// most `timeout`, killing the QEMU it started when the deadline passes.
+pub fn boot(mut cmd: Command, timeout: Duration) -> Result<Boot, String> {
+    println!("+ {cmd:?}");
+    let start = Instant::now();
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not start {QEMU}: {e}"))?;
+    let console = Arc::new(Mutex::new(Vec::<u8>::new()));
+    let first = Arc::new(Mutex::new(None::<Duration>));
+    let out_thread = child.stdout.take().map(|mut out| {
+        let (console, first) = (Arc::clone(&console), Arc::clone(&first));
+        thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n @ 1..) = out.read(&mut buf) {
+                let bytes: Vec<u8> = buf[..n].iter().copied().filter(|&b| b != b'\r').collect();
+                if let Ok(mut f) = first.lock() {
+                    f.get_or_insert(start.elapsed());
+                }
+                let mut so = std::io::stdout().lock();
+                let _ = so.write_all(&bytes);
+                let _ = so.flush();
+                if let Ok(mut c) = console.lock() {
+                    c.extend_from_slice(&bytes);
+                }
+            }
+        })
+    });
+    let err_thread = child.stderr.take().map(|mut err| {
+        thread::spawn(move || {
+            let mut text = String::new();
+            for line in BufReader::new(&mut err).lines().map_while(Result::ok) {
+                eprintln!("[qemu] {line}");
+                text.push_str(&line);
+                text.push('\n');
+            }
+            text
+        })
+    });
+    let status = loop {
+        match child.try_wait() {
+            Ok(Some(st)) => break Some(st),
+            Ok(None) if start.elapsed() >= timeout => {
+                // Our own child, by its handle (SIGKILL to this one process).
+                let _ = child.kill();
+                let _ = child.wait();
+                break None;
+            }
+            Ok(None) => thread::sleep(Duration::from_millis(10)),
+            Err(e) => return Err(format!("waiting for {QEMU}: {e}")),
+        }
+    };
+    let elapsed = start.elapsed();
+    if let Some(t) = out_thread {
+        let _ = t.join();
+    }
+    let stderr = err_thread.and_then(|t| t.join().ok()).unwrap_or_default();
+    let console = String::from_utf8_lossy(&console.lock().map(|c| c.clone()).unwrap_or_default())
+        .into_owned();
+    let first_output = first.lock().ok().and_then(|f| *f);
+    Ok(Boot {
+        status,
+        console,
+        stderr,
+        first_output,
+        elapsed,
+    })
+}

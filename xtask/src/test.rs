@@ -1,0 +1,63 @@
+//! `cargo xtask test`: every check, in order, with a summary table.
+
+use crate::pseries;
+use crate::steps::{cargo, ensure_target, library_crates, Report, PPC64LE};
+
+pub fn run(args: &[String]) -> Result<(), String> {
+    if let Some(a) = args.first() {
+        return Err(format!("`cargo xtask test` takes no arguments (got {a:?})"));
+    }
+    let mut r = Report::default();
+
+    r.step("setup: rustup target", || ensure_target(PPC64LE));
+
+    let mut fmt = cargo();
+    fmt.args(["fmt", "--all", "--", "--check"]);
+    r.cmd("cargo fmt --check", fmt);
+
+    let mut clippy = cargo();
+    clippy.args([
+        "clippy",
+        "--workspace",
+        "--all-targets",
+        "--all-features",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    r.cmd("clippy -D warnings (all targets, all features)", clippy);
+
+    let mut tests = cargo();
+    tests.args(["test", "--workspace", "--all-features", "--all-targets"]);
+    r.cmd("tests (unit, integration, bench smoke)", tests);
+
+    let mut doctests = cargo();
+    doctests.args(["test", "--workspace", "--all-features", "--doc"]);
+    r.cmd("doc tests", doctests);
+
+    let mut doc = cargo();
+    doc.env("RUSTDOCFLAGS", "-D warnings").args([
+        "doc",
+        "--workspace",
+        "--no-deps",
+        "--all-features",
+    ]);
+    r.cmd("rustdoc -D warnings", doc);
+
+    for (_, pkg) in library_crates() {
+        let mut b = cargo();
+        b.args([
+            "build",
+            "-p",
+            &pkg,
+            "--target",
+            PPC64LE,
+            "--no-default-features",
+        ]);
+        r.cmd(&format!("no_std build {pkg} ({PPC64LE})"), b);
+    }
+
+    pseries::test_step(&mut r);
+
+    r.finish()
+}
