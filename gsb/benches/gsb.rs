@@ -5,7 +5,12 @@
 //! Prints `ratio build/memcpy`, `ratio parse/memcpy` (bandwidth of ours ÷ bandwidth of
 //! memcpy: 1.0 = as fast as copying the bytes; the design target is ≥ 0.5) and the number
 //! of allocations made by build and parse (target 0).
-#![allow(missing_docs, clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
+#![allow(
+    missing_docs,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::indexing_slicing
+)]
 
 use criterion::{black_box, criterion_group, Criterion};
 use papr_gsb::{Gsb, GsbBuilder, GsidSet, GuestStateId, Policy, Value, ValueKind};
@@ -104,13 +109,24 @@ fn report(full: bool) {
         black_box(&mut dst).copy_from_slice(black_box(&src));
     });
     let mb = |t: Duration| n as f64 / t.as_secs_f64() / 1e6;
+    println!("gsb full vCPU state: {} elements, {n} bytes", st.len());
     println!(
-        "gsb full vCPU state: {} elements, {n} bytes",
-        st.len()
+        "  memcpy : {:>8.1} ns  {:>9.0} MB/s",
+        tm.as_nanos() as f64,
+        mb(tm)
     );
-    println!("  memcpy : {:>8.1} ns  {:>9.0} MB/s", tm.as_nanos() as f64, mb(tm));
-    println!("  build  : {:>8.1} ns  {:>9.0} MB/s  ratio build/memcpy = {:.3}", tb.as_nanos() as f64, mb(tb), tm.as_secs_f64() / tb.as_secs_f64());
-    println!("  parse  : {:>8.1} ns  {:>9.0} MB/s  ratio parse/memcpy = {:.3}", tp.as_nanos() as f64, mb(tp), tm.as_secs_f64() / tp.as_secs_f64());
+    println!(
+        "  build  : {:>8.1} ns  {:>9.0} MB/s  ratio build/memcpy = {:.3}",
+        tb.as_nanos() as f64,
+        mb(tb),
+        tm.as_secs_f64() / tb.as_secs_f64()
+    );
+    println!(
+        "  parse  : {:>8.1} ns  {:>9.0} MB/s  ratio parse/memcpy = {:.3}",
+        tp.as_nanos() as f64,
+        mb(tp),
+        tm.as_secs_f64() / tp.as_secs_f64()
+    );
     println!("  heap allocations during build+parse: {allocs}");
     assert_eq!(allocs, 0, "build and parse must not allocate");
 }
@@ -124,9 +140,15 @@ fn bench(c: &mut Criterion) {
     let mut out = vec![0u128; st.len()];
     let mut g = c.benchmark_group("full_vcpu_state");
     g.throughput(criterion::Throughput::Bytes(n as u64));
-    g.bench_function("memcpy", |b| b.iter(|| black_box(&mut dst).copy_from_slice(black_box(&src))));
-    g.bench_function("build", |b| b.iter(|| build(black_box(&mut buf), black_box(&st))));
-    g.bench_function("parse", |b| b.iter(|| parse(black_box(&src), black_box(&mut out))));
+    g.bench_function("memcpy", |b| {
+        b.iter(|| black_box(&mut dst).copy_from_slice(black_box(&src)))
+    });
+    g.bench_function("build", |b| {
+        b.iter(|| build(black_box(&mut buf), black_box(&st)))
+    });
+    g.bench_function("parse", |b| {
+        b.iter(|| parse(black_box(&src), black_box(&mut out)))
+    });
     g.finish();
 }
 

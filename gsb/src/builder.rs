@@ -39,7 +39,11 @@ pub struct GsbBuilder<'b> {
 impl<'b> GsbBuilder<'b> {
     /// Starts an empty buffer (count 0) in `buf`; fails if `buf` has fewer than 4 bytes.
     pub fn new(buf: &'b mut [u8]) -> Result<Self, GsbError> {
-        let mut b = Self { buf, len: 0, count: 0 };
+        let mut b = Self {
+            buf,
+            len: 0,
+            count: 0,
+        };
         b.reset()?;
         Ok(b)
     }

@@ -16,7 +16,9 @@ pub enum GsbError {
         len: usize,
     },
     /// The header counts more elements than the buffer holds (it ended cleanly before them).
-    #[error("header counts {count} elements but the buffer ends after {found} (at offset {offset})")]
+    #[error(
+        "header counts {count} elements but the buffer ends after {found} (at offset {offset})"
+    )]
     CountExceedsBuffer {
         /// Element count from the header.
         count: u32,

@@ -117,7 +117,12 @@ impl<'a> Element<'a> {
     pub fn value(&self) -> Value {
         // Integer registers (the common case) decode by length alone.
         if let Ok(b) = <&[u8; 8]>::try_from(self.bytes) {
-            if self.id.0 >= 0x1000 || matches!(self.id.0, 0x0001 | 0x0002 | 0x0004 | 0x0800..=0x0804 | 0x0C02) {
+            if self.id.0 >= 0x1000
+                || matches!(
+                    self.id.0,
+                    0x0001 | 0x0002 | 0x0004 | 0x0800..=0x0804 | 0x0C02
+                )
+            {
                 return Value::U64(u64::from_be_bytes(*b));
             }
         }
@@ -162,23 +167,25 @@ fn raw_element(
     offset: usize,
 ) -> Result<(GuestStateId, &[u8], usize), GsbError> {
     let rest = bytes.get(offset..).unwrap_or(&[]);
-    let (hdr, after) = rest
-        .split_first_chunk::<ELEMENT_HEADER_SIZE>()
-        .ok_or(GsbError::TruncatedElementHeader {
+    let (hdr, after) = rest.split_first_chunk::<ELEMENT_HEADER_SIZE>().ok_or(
+        GsbError::TruncatedElementHeader {
             index,
             offset,
             available: rest.len(),
-        })?;
+        },
+    )?;
     let [i0, i1, l0, l1] = *hdr;
     let id = GuestStateId(u16::from_be_bytes([i0, i1]));
     let len = u16::from_be_bytes([l0, l1]);
-    let value = after.get(..usize::from(len)).ok_or(GsbError::TruncatedValue {
-        index,
-        offset,
-        id,
-        len,
-        available: after.len(),
-    })?;
+    let value = after
+        .get(..usize::from(len))
+        .ok_or(GsbError::TruncatedValue {
+            index,
+            offset,
+            id,
+            len,
+            available: after.len(),
+        })?;
     Ok((id, value, offset + ELEMENT_HEADER_SIZE + usize::from(len)))
 }
 

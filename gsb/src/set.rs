@@ -78,7 +78,9 @@ impl GsidSet {
         while i < GSID_COUNT {
             let keep = matches!(
                 (TABLE[i].scope, scope),
-                (Scope::Host, Scope::Host) | (Scope::Guest, Scope::Guest) | (Scope::Thread, Scope::Thread)
+                (Scope::Host, Scope::Host)
+                    | (Scope::Guest, Scope::Guest)
+                    | (Scope::Thread, Scope::Thread)
             );
             if !keep {
                 s.bits[i / 64] &= !(1 << (i % 64));

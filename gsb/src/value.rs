@@ -186,7 +186,9 @@ impl Value {
             }
             ValueKind::U32 => Value::U32(u32::from_be_bytes(*<&[u8; 4]>::try_from(bytes).ok()?)),
             ValueKind::U64 => Value::U64(u64::from_be_bytes(*<&[u8; 8]>::try_from(bytes).ok()?)),
-            ValueKind::Vector => Value::Vector(u128::from_be_bytes(*<&[u8; 16]>::try_from(bytes).ok()?)),
+            ValueKind::Vector => {
+                Value::Vector(u128::from_be_bytes(*<&[u8; 16]>::try_from(bytes).ok()?))
+            }
             ValueKind::PartitionTable => Value::PartitionTable(PartitionTable::from_bytes(bytes)?),
             ValueKind::ProcessTable => Value::ProcessTable(ProcessTable::from_bytes(bytes)?),
             ValueKind::Buffer => Value::Buffer(BufferDescriptor::from_bytes(bytes)?),

@@ -23,7 +23,8 @@ fn test_creating_buffer() {
 fn test_adding_element() {
     let mut mem = [0u8; 0x1000];
     let mut b = GsbBuilder::new(&mut mem).unwrap();
-    b.put_raw(GuestStateId::GPR0, &0xdead_beef_u64.to_be_bytes()).unwrap();
+    b.put_raw(GuestStateId::GPR0, &0xdead_beef_u64.to_be_bytes())
+        .unwrap();
     {
         let gsb = Gsb::parse(b.as_bytes(), &Policy::EXACT).unwrap();
         let head = gsb.iter().next().unwrap();
@@ -50,7 +51,9 @@ fn test_adding_element() {
             2 => {
                 assert_eq!(e.id, GuestStateId::vsr(0).unwrap());
                 assert_eq!(e.value_bytes().len(), 16);
-                let Value::Vector(v) = e.value() else { panic!("not a vector") };
+                let Value::Vector(v) = e.value() else {
+                    panic!("not a vector")
+                };
                 assert_eq!(((v >> 64) as u64, v as u64), (1, 2));
             }
             _ => unreachable!(),
@@ -83,8 +86,14 @@ fn test_gs_bitmap() {
     let mut gsbm = GsidSet::new();
     let mut gsbm1 = GsidSet::new();
     let classes: [(u16, u16); 7] = [
-        (GuestStateId::HOST_STATE_SIZE.0, GuestStateId::PROCESS_TABLE.0),
-        (GuestStateId::L0_GUEST_HEAP.0, GuestStateId::L0_GUEST_PGTABLE_RECLAIM.0),
+        (
+            GuestStateId::HOST_STATE_SIZE.0,
+            GuestStateId::PROCESS_TABLE.0,
+        ),
+        (
+            GuestStateId::L0_GUEST_HEAP.0,
+            GuestStateId::L0_GUEST_PGTABLE_RECLAIM.0,
+        ),
         (GuestStateId::RUN_INPUT.0, GuestStateId::VPA.0),
         (GuestStateId::GPR0.0, GuestStateId::DPDES.0),
         (GuestStateId::CR.0, GuestStateId::PSPB.0),

@@ -1,6 +1,8 @@
 //! Property tests: build → parse round trips, and parsing arbitrary bytes never panics.
 
-use papr_gsb::{Gsb, GsbBuilder, GsidSet, GuestStateId, Policy, Request, Scope, Value, ValueKind, TABLE};
+use papr_gsb::{
+    Gsb, GsbBuilder, GsidSet, GuestStateId, Policy, Request, Scope, Value, ValueKind, TABLE,
+};
 use proptest::prelude::*;
 
 fn value_for(kind: ValueKind, seed: u128) -> Value {
@@ -15,10 +17,14 @@ fn value_for(kind: ValueKind, seed: u128) -> Value {
             ea_bits: s.rotate_left(7),
             root_size: s ^ 0x5555,
         }),
-        ValueKind::ProcessTable => {
-            Value::ProcessTable(papr_gsb::ProcessTable { base: s, size: s >> 3 })
-        }
-        ValueKind::Buffer => Value::Buffer(papr_gsb::BufferDescriptor { address: s, size: !s }),
+        ValueKind::ProcessTable => Value::ProcessTable(papr_gsb::ProcessTable {
+            base: s,
+            size: s >> 3,
+        }),
+        ValueKind::Buffer => Value::Buffer(papr_gsb::BufferDescriptor {
+            address: s,
+            size: !s,
+        }),
     }
 }
 

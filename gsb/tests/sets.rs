@@ -11,7 +11,8 @@ fn predefined_sets_follow_the_table() {
     assert_eq!(GsidSet::VSRS.len(), 64);
     for row in TABLE.iter().skip(1) {
         let in_run = GsidSet::RUN_INPUT.contains(row.id);
-        let expect = row.scope == Scope::Thread && row.access == Access::ReadWrite && !row.is_meta();
+        let expect =
+            row.scope == Scope::Thread && row.access == Access::ReadWrite && !row.is_meta();
         assert_eq!(in_run, expect, "{}", row.name);
     }
     // Linux's run input = "all ids" message minus 0x0000-0x0002, 0x0005, 0x0006, 0x0C00, 0x0C01,
@@ -24,8 +25,13 @@ fn predefined_sets_follow_the_table() {
 #[test]
 fn algebra() {
     let a = GsidSet::GPRS.with(GuestStateId::NIA);
-    let b = GsidSet::new().with(GuestStateId::NIA).with(GuestStateId::MSR);
-    assert_eq!(a.intersection(b).iter().collect::<Vec<_>>(), [GuestStateId::NIA]);
+    let b = GsidSet::new()
+        .with(GuestStateId::NIA)
+        .with(GuestStateId::MSR);
+    assert_eq!(
+        a.intersection(b).iter().collect::<Vec<_>>(),
+        [GuestStateId::NIA]
+    );
     assert_eq!(a.union(b).len(), 34);
     assert_eq!(a.difference(b), GsidSet::GPRS);
     assert!(GsidSet::GPRS.is_subset(&a));

@@ -15,7 +15,14 @@ const SPEC: [(u16, &str, u16, Scope, bool, usize); 182] = [
     (0x0800, "L0_GUEST_HEAP", 8, Scope::Host, true, 7),
     (0x0801, "L0_GUEST_HEAP_MAX", 8, Scope::Host, true, 8),
     (0x0802, "L0_GUEST_PGTABLE_SIZE", 8, Scope::Host, true, 9),
-    (0x0803, "L0_GUEST_PGTABLE_SIZE_MAX", 8, Scope::Host, true, 10),
+    (
+        0x0803,
+        "L0_GUEST_PGTABLE_SIZE_MAX",
+        8,
+        Scope::Host,
+        true,
+        10,
+    ),
     (0x0804, "L0_GUEST_PGTABLE_RECLAIM", 8, Scope::Host, true, 11),
     (0x0C00, "RUN_INPUT", 16, Scope::Thread, false, 12),
     (0x0C01, "RUN_OUTPUT", 16, Scope::Thread, false, 13),
@@ -200,17 +207,30 @@ fn table_matches_spec_entry_by_entry() {
         assert_eq!(row.scope, scope, "scope of {name}");
         assert_eq!(row.access == Access::ReadOnly, ro, "read-only of {name}");
         assert_eq!(gsid.index(), Some(bit), "bit index of {name}");
-        assert_eq!(GuestStateId::from_index(bit), Some(gsid), "unflatten of {name}");
+        assert_eq!(
+            GuestStateId::from_index(bit),
+            Some(gsid),
+            "unflatten of {name}"
+        );
         assert_eq!(gsid.info(), Some(row));
     }
 }
 
 #[test]
 fn reserved_ranges_are_undefined() {
-    for r in [0x0007..0x0800, 0x0805..0x0C00, 0x0C03..0x1000, 0x1054..0x2000, 0x200F..0x3000, 0x3040..0xF000]
-    {
+    for r in [
+        0x0007..0x0800,
+        0x0805..0x0C00,
+        0x0C03..0x1000,
+        0x1054..0x2000,
+        0x200F..0x3000,
+        0x3040..0xF000,
+    ] {
         for id in r {
-            assert!(GuestStateId(id).info().is_none(), "{id:#06x} should be reserved");
+            assert!(
+                GuestStateId(id).info().is_none(),
+                "{id:#06x} should be reserved"
+            );
         }
     }
     for id in 0xF004..=0xFFFF {
@@ -218,4 +238,3 @@ fn reserved_ranges_are_undefined() {
     }
     assert_eq!(GuestStateId::from_index(GSID_COUNT), None);
 }
-

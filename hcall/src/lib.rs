@@ -1,17 +1,60 @@
-//! The PAPR Nested APIv2 hcall ABI for an L1 hypervisor.
+//! The PAPR **Nested APIv2** hcall ABI for an L1 hypervisor: opcodes, flags, capability
+//! bits and return codes; the [`Hcall`] seam with its `sc 1` backend ([`Sc1`], powerpc64
+//! only); and the typed [`NestedHv`] API with Linux's busy/long-busy retry policy and
+//! client-side refusal of the requests that kill QEMU's L0 ([`Profile`]).
+//!
+//! Layers, bottom up:
+//! * [`opcode`], [`flags`], [`ReturnCode`], [`Capabilities`] — the numbers of the ABI;
+//! * [`Hcall`] — one raw hcall (registers in, registers out), the mockable seam;
+//! * [`RealMemory`] — where GSBs live (L1 real addresses), [`Delay`] — how busy waits pass;
+//! * [`NestedHv`] — the typed calls over any backend; [`generic`] — console, RTAS, endianness;
+//! * [`CountingHcall`] — counts hcalls, for benchmarks and tests that prove hcall budgets.
+//!
+//! `#![no_std]` with `alloc` (the L1's guest table). Feature `mock` exports mockall mocks
+//! of the seams (`MockHcall`, `MockRealMemory`, `MockDelay`) and a `RecordingDelay`;
+//! `std` adds [`StdSleep`]; `vm-memory` adds `VmRealMemory`.
 #![no_std]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+extern crate alloc;
 #[cfg(any(test, feature = "mock", feature = "std"))]
 extern crate std;
 
+mod caps;
+mod counting;
+mod delay;
+mod error;
+pub mod flags;
+pub mod generic;
+mod memory;
+mod nested;
 pub mod opcode;
+mod profile;
 mod raw;
+mod rc;
 #[cfg(target_arch = "powerpc64")]
 mod sc1;
 
-pub use raw::{Hcall, HcallOutput, HCALL_ARGS};
+pub use caps::{Capabilities, Mode};
+pub use counting::CountingHcall;
+#[cfg(feature = "std")]
+pub use delay::StdSleep;
+#[cfg(target_arch = "powerpc64")]
+pub use delay::TimebaseSpin;
+pub use delay::{Delay, NoDelay, RetryBudget};
+#[cfg(any(test, feature = "mock"))]
+pub use delay::{DelayEvent, MockDelay, RecordingDelay};
+pub use error::{HcallError, Refusal};
+#[cfg(any(test, feature = "mock"))]
+pub use memory::MockRealMemory;
+#[cfg(feature = "vm-memory")]
+pub use memory::VmRealMemory;
+pub use memory::{IdentityMemory, L1RealAddr, MemoryError, RealMemory};
+pub use nested::{GuestId, Negotiated, NestedHv, Target, VcpuId};
+pub use profile::Profile;
 #[cfg(any(test, feature = "mock"))]
 pub use raw::MockHcall;
+pub use raw::{Hcall, HcallOutput, HCALL_ARGS};
+pub use rc::{ReturnCode, H_LONG_BUSY_END, H_LONG_BUSY_START, H_UNSUPPORTED_FLAG};
 #[cfg(target_arch = "powerpc64")]
 pub use sc1::Sc1;

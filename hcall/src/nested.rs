@@ -1,0 +1,542 @@
+//! The typed Nested APIv2: `NestedHv`.
+
+use crate::caps::{Capabilities, Mode};
+use crate::delay::{Delay, RetryBudget};
+use crate::error::{HcallError, Refusal};
+use crate::flags::{
+    H_GUEST_CREATE_FIRST_TOKEN, H_GUEST_DELETE_ALL, H_GUEST_FLAGS_HOST_WIDE, H_GUEST_FLAGS_WIDE,
+};
+use crate::memory::{L1RealAddr, RealMemory};
+use crate::opcode;
+use crate::profile::Profile;
+use crate::raw::{Hcall, HcallOutput, HCALL_ARGS};
+use crate::rc::ReturnCode;
+use alloc::collections::BTreeMap;
+use papr_gsb::{Gsb, GuestStateId, Policy, Request, Scope, Value};
+
+/// A guest id, chosen by the L0 at `H_GUEST_CREATE` (QEMU: 1…4095).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct GuestId(pub u64);
+
+/// A vCPU id, chosen by the L1 (0…2047; QEMU wants them created in order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct VcpuId(pub u64);
+
+/// Whose state a GET/SET names: one vCPU, one guest, or the L0 itself.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Target {
+    /// Scope of the request (sets the flag word).
+    pub scope: Scope,
+    /// Guest id (ignored by the L0 for host-wide requests).
+    pub guest: GuestId,
+    /// vCPU id (ignored for host-wide; for guest-wide, only 0x0002 uses it).
+    pub vcpu: VcpuId,
+}
+
+impl Target {
+    /// Thread-wide state of one vCPU.
+    pub const fn thread(guest: GuestId, vcpu: VcpuId) -> Self {
+        Self {
+            scope: Scope::Thread,
+            guest,
+            vcpu,
+        }
+    }
+    /// Guest-wide state (vCPU 0 named, as Linux does).
+    pub const fn guest(guest: GuestId) -> Self {
+        Self {
+            scope: Scope::Guest,
+            guest,
+            vcpu: VcpuId(0),
+        }
+    }
+    /// Host-wide counters.
+    pub const fn host() -> Self {
+        Self {
+            scope: Scope::Host,
+            guest: GuestId(0),
+            vcpu: VcpuId(0),
+        }
+    }
+    /// The GET/SET flag word.
+    pub const fn flags(&self) -> u64 {
+        match self.scope {
+            Scope::Thread => 0,
+            Scope::Guest => H_GUEST_FLAGS_WIDE,
+            Scope::Host => H_GUEST_FLAGS_HOST_WIDE,
+        }
+    }
+}
+
+/// Result of [`NestedHv::negotiate`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Negotiated {
+    /// What the L0 offered.
+    pub offered: Capabilities,
+    /// What was set (the modes both support).
+    pub set: Capabilities,
+    /// The highest common mode: the one to run L2s in.
+    pub mode: Mode,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Retry {
+    /// Lifecycle calls: may sleep (Linux `cond_resched` / `msleep`).
+    Sleeping,
+    /// State calls on the vCPU path: spin (Linux `cpu_relax` / `mdelay`).
+    Spinning,
+    /// `H_GUEST_RUN_VCPU`: never retried.
+    Never,
+}
+
+/// The typed Nested APIv2 over any [`Hcall`] backend.
+///
+/// Owns the L1's view of what exists in the L0 (guests it created and how many vCPUs each
+/// has), so that requests which would make the L0 abort are refused under the
+/// [`Profile`] before any hcall. Busy answers are retried as Linux retries each call,
+/// waiting through the [`Delay`], within the [`RetryBudget`].
+///
+/// ```
+/// use papr_hcall::*;
+/// let mut h = MockHcall::new();
+/// h.expect_hcall().withf(|&op, _| op == opcode::H_GUEST_GET_CAPABILITIES)
+///     .return_const(HcallOutput::ok(0x6000_0000_0000_0000));
+/// h.expect_hcall().withf(|&op, a| op == opcode::H_GUEST_SET_CAPABILITIES && a[1] == 0x6000_0000_0000_0000)
+///     .return_const(HcallOutput::ok(0));
+/// h.expect_hcall().withf(|&op, a| op == opcode::H_GUEST_CREATE && a[1] == u64::MAX)
+///     .return_const(HcallOutput::ok(1));
+/// h.expect_hcall().withf(|&op, a| op == opcode::H_GUEST_CREATE_VCPU && a[1] == 1 && a[2] == 0)
+///     .return_const(HcallOutput::ok(0));
+/// let mem = MockRealMemory::new();
+/// let mut hv = NestedHv::new(h, mem, NoDelay);
+/// let n = hv.negotiate(Capabilities::MODES)?;
+/// assert_eq!(n.mode, Mode::Power10);
+/// let g = hv.create_guest()?;
+/// hv.create_vcpu(g, VcpuId(0))?;
+/// // vCPU 2 before vCPU 1 would abort QEMU: refused without an hcall.
+/// assert!(matches!(hv.create_vcpu(g, VcpuId(2)),
+///     Err(HcallError::Refused { reason: Refusal::VcpuOutOfOrder { next: 1, .. }, .. })));
+/// # Ok::<(), HcallError>(())
+/// ```
+#[derive(Debug)]
+pub struct NestedHv<H, M, D> {
+    hcall: H,
+    mem: M,
+    delay: D,
+    budget: RetryBudget,
+    profile: Profile,
+    /// Guests created through this value → vCPUs created so far.
+    guests: BTreeMap<u64, u64>,
+}
+
+fn fail(call: &'static str, code: ReturnCode, out: &HcallOutput) -> HcallError {
+    if code.carries_element_position() {
+        HcallError::InvalidElement {
+            call,
+            code,
+            position: out.ret[0],
+        }
+    } else {
+        HcallError::Failed { call, code }
+    }
+}
+
+fn name(op: u64) -> &'static str {
+    opcode::name(op).unwrap_or("hcall")
+}
+
+impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
+    /// A new API over `hcall`, reaching L1 memory through `mem`, waiting through `delay`;
+    /// [`Profile::QEMU`] and the default [`RetryBudget`].
+    pub fn new(hcall: H, mem: M, delay: D) -> Self {
+        Self {
+            hcall,
+            mem,
+            delay,
+            budget: RetryBudget::default(),
+            profile: Profile::QEMU,
+            guests: BTreeMap::new(),
+        }
+    }
+
+    /// Replaces the refusal profile.
+    pub fn with_profile(mut self, profile: Profile) -> Self {
+        self.profile = profile;
+        self
+    }
+
+    /// Replaces the retry budget.
+    pub fn with_budget(mut self, budget: RetryBudget) -> Self {
+        self.budget = budget;
+        self
+    }
+
+    /// The hcall backend.
+    pub fn hcall(&self) -> &H {
+        &self.hcall
+    }
+
+    /// The L1 memory backend.
+    pub fn memory(&self) -> &M {
+        &self.mem
+    }
+
+    /// vCPUs created so far in `guest`, if the guest was created through this value.
+    pub fn vcpus(&self, guest: GuestId) -> Option<u64> {
+        self.guests.get(&guest.0).copied()
+    }
+
+    /// Makes one hcall with the retry policy of `retry`.
+    fn call(
+        &self,
+        op: u64,
+        mut args: [u64; HCALL_ARGS],
+        retry: Retry,
+    ) -> Result<HcallOutput, HcallError> {
+        let call = name(op);
+        let mut attempts = 0u32;
+        let mut waited_us = 0u64;
+        loop {
+            let out = self.hcall.hcall(op, args);
+            attempts = attempts.saturating_add(1);
+            let code = ReturnCode::from_raw(out.rc);
+            if code == ReturnCode::Success {
+                return Ok(out);
+            }
+            if !code.is_busy() || retry == Retry::Never {
+                return Err(fail(call, code, &out));
+            }
+            let timeout = HcallError::Timeout {
+                call,
+                attempts,
+                waited_us,
+                last: code,
+            };
+            if attempts >= self.budget.max_attempts {
+                return Err(timeout);
+            }
+            let may_sleep = retry == Retry::Sleeping;
+            match code.long_busy_ms() {
+                Some(ms) => {
+                    let us = ms.saturating_mul(1000);
+                    if waited_us.saturating_add(us) > self.budget.max_wait_us {
+                        return Err(timeout);
+                    }
+                    self.delay.wait_us(us, may_sleep);
+                    waited_us += us;
+                }
+                None => self.delay.relax(may_sleep),
+            }
+            if op == opcode::H_GUEST_CREATE {
+                // The continue token of the next attempt is what the L0 returned.
+                args[1] = out.ret[0];
+            }
+        }
+    }
+
+    fn refuse(call: &'static str, reason: Refusal) -> HcallError {
+        HcallError::Refused { call, reason }
+    }
+
+    /// `H_GUEST_GET_CAPABILITIES`: what the L0 offers.
+    pub fn get_capabilities(&mut self) -> Result<Capabilities, HcallError> {
+        let out = self.call(
+            opcode::H_GUEST_GET_CAPABILITIES,
+            [0; HCALL_ARGS],
+            Retry::Sleeping,
+        )?;
+        Ok(Capabilities(out.ret[0]))
+    }
+
+    /// `H_GUEST_SET_CAPABILITIES`: what this L1 will use (once per L0 reset).
+    pub fn set_capabilities(&mut self, caps: Capabilities) -> Result<(), HcallError> {
+        self.call(
+            opcode::H_GUEST_SET_CAPABILITIES,
+            [0, caps.0, 0, 0, 0, 0, 0, 0, 0],
+            Retry::Sleeping,
+        )
+        .map(|_| ())
+    }
+
+    /// GET, then SET the modes both the L0 and `supported` have (as Linux does); reports
+    /// the highest of them.
+    pub fn negotiate(&mut self, supported: Capabilities) -> Result<Negotiated, HcallError> {
+        let offered = self.get_capabilities()?;
+        let set = offered
+            .intersection(supported)
+            .intersection(Capabilities::MODES);
+        let mode = set.highest_mode().ok_or(HcallError::NoCommonMode {
+            offered: offered.0,
+            supported: supported.0,
+        })?;
+        self.set_capabilities(set)?;
+        Ok(Negotiated { offered, set, mode })
+    }
+
+    /// `H_GUEST_CREATE`: a new guest; the L0 picks its id.
+    pub fn create_guest(&mut self) -> Result<GuestId, HcallError> {
+        let out = self.call(
+            opcode::H_GUEST_CREATE,
+            [0, H_GUEST_CREATE_FIRST_TOKEN, 0, 0, 0, 0, 0, 0, 0],
+            Retry::Sleeping,
+        )?;
+        let id = out.ret[0];
+        self.guests.insert(id, 0);
+        Ok(GuestId(id))
+    }
+
+    /// `H_GUEST_CREATE_VCPU`. Under [`Profile::dense_vcpu_ids`] only the next id in order
+    /// may be created (an id already created is passed on: the L0 answers `H_IN_USE`).
+    pub fn create_vcpu(&mut self, guest: GuestId, vcpu: VcpuId) -> Result<(), HcallError> {
+        const CALL: &str = "H_GUEST_CREATE_VCPU";
+        let created = self.guests.get(&guest.0).copied();
+        if self.profile.dense_vcpu_ids {
+            match created {
+                None => return Err(Self::refuse(CALL, Refusal::UnknownGuest { guest: guest.0 })),
+                Some(next) if vcpu.0 > next => {
+                    return Err(Self::refuse(
+                        CALL,
+                        Refusal::VcpuOutOfOrder {
+                            guest: guest.0,
+                            vcpu: vcpu.0,
+                            next,
+                        },
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        self.call(
+            opcode::H_GUEST_CREATE_VCPU,
+            [0, guest.0, vcpu.0, 0, 0, 0, 0, 0, 0],
+            Retry::Sleeping,
+        )?;
+        if let Some(n) = self.guests.get_mut(&guest.0) {
+            if vcpu.0 == *n {
+                *n += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn check_vcpu(
+        &self,
+        call: &'static str,
+        guest: GuestId,
+        vcpu: VcpuId,
+    ) -> Result<(), HcallError> {
+        if !self.profile.known_vcpus_only {
+            return Ok(());
+        }
+        match self.guests.get(&guest.0) {
+            None => Err(Self::refuse(call, Refusal::UnknownGuest { guest: guest.0 })),
+            Some(&created) if vcpu.0 >= created => Err(Self::refuse(
+                call,
+                Refusal::NoSuchVcpu {
+                    guest: guest.0,
+                    vcpu: vcpu.0,
+                    created,
+                },
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+
+    /// Validates a GET/SET request buffer as the L0 will, plus the profile's refusals.
+    fn check_request(
+        &self,
+        call: &'static str,
+        target: &Target,
+        gsb: &[u8],
+        req: Request,
+    ) -> Result<(), HcallError> {
+        let len = gsb.len() as u64;
+        if len < 4 || len > self.profile.max_state_buffer {
+            return Err(Self::refuse(
+                call,
+                Refusal::BufferSize {
+                    len,
+                    max: self.profile.max_state_buffer,
+                },
+            ));
+        }
+        let parsed = Gsb::parse(gsb, &Policy::l0_request(req, target.scope))
+            .map_err(|source| HcallError::Buffer { call, source })?;
+        if target.scope == Scope::Thread {
+            self.check_vcpu(call, target.guest, target.vcpu)?;
+        }
+        for e in &parsed {
+            if req == Request::Get && self.profile.set_only_ids.contains(e.id) {
+                return Err(Self::refuse(call, Refusal::GetOfSetOnlyId { id: e.id }));
+            }
+            if e.id == GuestStateId::RUN_OUTPUT_MIN_SIZE {
+                // QEMU keeps this per vCPU and looks the named vCPU up.
+                self.check_vcpu(call, target.guest, target.vcpu)?;
+            }
+            if req == Request::Get {
+                continue;
+            }
+            match e.value() {
+                Value::PartitionTable(p)
+                    if self
+                        .profile
+                        .partition_ea_bits
+                        .is_some_and(|b| b != p.ea_bits) =>
+                {
+                    return Err(Self::refuse(
+                        call,
+                        Refusal::PartitionTableEaBits { ea_bits: p.ea_bits },
+                    ));
+                }
+                Value::ProcessTable(p)
+                    if self
+                        .profile
+                        .process_table_sizes
+                        .is_some_and(|s| !s.contains(&p.size)) =>
+                {
+                    return Err(Self::refuse(
+                        call,
+                        Refusal::ProcessTableSize { size: p.size },
+                    ));
+                }
+                Value::Buffer(b) => {
+                    if let Some((lo, hi)) = self.profile.run_buffer_sizes {
+                        if b.address == 0 || b.size < lo || b.size > hi {
+                            return Err(Self::refuse(
+                                call,
+                                Refusal::RunBuffer {
+                                    id: e.id,
+                                    address: b.address,
+                                    size: b.size,
+                                },
+                            ));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn state_args(target: &Target, at: L1RealAddr, len: usize) -> [u64; HCALL_ARGS] {
+        [
+            target.flags(),
+            target.guest.0,
+            target.vcpu.0,
+            at.0,
+            len as u64,
+            0,
+            0,
+            0,
+            0,
+        ]
+    }
+
+    /// `H_GUEST_SET_STATE`: writes the GSB `gsb` (ids, sizes and values) to L1 memory at
+    /// `at` and has the L0 apply it to `target`. The buffer is validated first, as the L0
+    /// validates it and against the profile; nothing is sent when it fails.
+    ///
+    /// An empty buffer (0 elements) makes no hcall, as in Linux.
+    pub fn set_state(
+        &mut self,
+        target: Target,
+        gsb: &[u8],
+        at: L1RealAddr,
+    ) -> Result<(), HcallError> {
+        const CALL: &str = "H_GUEST_SET_STATE";
+        if target.scope == Scope::Host {
+            return Err(HcallError::BadArgument {
+                call: CALL,
+                what: "flags (host-wide SET)",
+                value: target.flags(),
+            });
+        }
+        self.check_request(CALL, &target, gsb, Request::Set)?;
+        if gsb.get(..4) == Some(&[0, 0, 0, 0]) {
+            return Ok(());
+        }
+        self.mem
+            .write(at, gsb)
+            .map_err(|source| HcallError::Memory { call: CALL, source })?;
+        self.call(
+            opcode::H_GUEST_SET_STATE,
+            Self::state_args(&target, at, gsb.len()),
+            Retry::Spinning,
+        )?;
+        Ok(())
+    }
+
+    /// `H_GUEST_GET_STATE`: `gsb` holds a request (ids and sizes: build it with
+    /// `GsbBuilder::put_request`); it is written to L1 memory at `at`, the L0 fills in the
+    /// values, and the answer is read back into `gsb` and parsed as untrusted input.
+    pub fn get_state<'b>(
+        &mut self,
+        target: Target,
+        gsb: &'b mut [u8],
+        at: L1RealAddr,
+    ) -> Result<Gsb<'b>, HcallError> {
+        const CALL: &str = "H_GUEST_GET_STATE";
+        self.check_request(CALL, &target, gsb, Request::Get)?;
+        self.mem
+            .write(at, gsb)
+            .map_err(|source| HcallError::Memory { call: CALL, source })?;
+        self.call(
+            opcode::H_GUEST_GET_STATE,
+            Self::state_args(&target, at, gsb.len()),
+            Retry::Spinning,
+        )?;
+        self.mem
+            .read(at, gsb)
+            .map_err(|source| HcallError::Memory { call: CALL, source })?;
+        Gsb::parse(gsb, &Policy::l1_answer(target.scope))
+            .map_err(|source| HcallError::Buffer { call: CALL, source })
+    }
+
+    /// `H_GUEST_RUN_VCPU` with no flags: runs the vCPU until it exits; returns the exit
+    /// trap (r4: 0x980 HDEC, 0xC00 hcall, 0xE00 HDSI, …). Never retried.
+    pub fn run_vcpu(&mut self, guest: GuestId, vcpu: VcpuId) -> Result<u64, HcallError> {
+        self.run_vcpu_with_flags(guest, vcpu, 0)
+    }
+
+    /// `H_GUEST_RUN_VCPU` with `flags` (QEMU accepts none: `H_PARAMETER`).
+    pub fn run_vcpu_with_flags(
+        &mut self,
+        guest: GuestId,
+        vcpu: VcpuId,
+        flags: u64,
+    ) -> Result<u64, HcallError> {
+        self.check_vcpu("H_GUEST_RUN_VCPU", guest, vcpu)?;
+        let out = self.call(
+            opcode::H_GUEST_RUN_VCPU,
+            [flags, guest.0, vcpu.0, 0, 0, 0, 0, 0, 0],
+            Retry::Never,
+        )?;
+        Ok(out.ret[0])
+    }
+
+    /// `H_GUEST_DELETE` of one guest and all its vCPUs.
+    pub fn delete_guest(&mut self, guest: GuestId) -> Result<(), HcallError> {
+        self.call(
+            opcode::H_GUEST_DELETE,
+            [0, guest.0, 0, 0, 0, 0, 0, 0, 0],
+            Retry::Sleeping,
+        )?;
+        self.guests.remove(&guest.0);
+        Ok(())
+    }
+
+    /// `H_GUEST_DELETE` with the delete-all flag. Refused under [`Profile::QEMU`].
+    pub fn delete_all_guests(&mut self) -> Result<(), HcallError> {
+        if self.profile.refuse_delete_all {
+            return Err(Self::refuse("H_GUEST_DELETE", Refusal::DeleteAll));
+        }
+        self.call(
+            opcode::H_GUEST_DELETE,
+            [H_GUEST_DELETE_ALL, 0, 0, 0, 0, 0, 0, 0, 0],
+            Retry::Sleeping,
+        )?;
+        self.guests.clear();
+        Ok(())
+    }
+}
