@@ -1,5 +1,12 @@
 //! Every malformed-buffer error kind, each from a minimal buffer.
 
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)] // test code
+
 use papr_gsb::{Gsb, GsbBuilder, GsbError, GuestStateId, Policy, Request, Scope, Value, ValueKind};
 
 fn elem(id: u16, value: &[u8]) -> Vec<u8> {

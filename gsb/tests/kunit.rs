@@ -1,6 +1,13 @@
 //! Equivalents of every case of Linux's `arch/powerpc/kvm/test-guest-state-buffer.c`
 //! (its KUnit suite `guest_state_buffer_test`), one `#[test]` each.
 
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)] // test code
+
 use papr_gsb::{
     BufferDescriptor, Gsb, GsbBuilder, GsidSet, GuestStateId, HostCounters, PartitionTable, Policy,
     ProcessTable, Scope, Value, HEADER_SIZE,

@@ -1,5 +1,12 @@
 //! Property tests: build → parse round trips, and parsing arbitrary bytes never panics.
 
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)] // test code
+
 use papr_gsb::{
     Gsb, GsbBuilder, GsidSet, GuestStateId, Policy, Request, Scope, Value, ValueKind, TABLE,
 };

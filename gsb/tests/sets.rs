@@ -1,5 +1,12 @@
 //! Predefined id sets and set algebra.
 
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)] // test code
+
 use papr_gsb::{Access, GsidSet, GuestStateId, Scope, TABLE};
 
 #[test]

@@ -2,6 +2,13 @@
 //! (../shared/spec/guest-state-buffer.md §2: id, Linux name, size, scope, RW, bit; HEIR size per
 //! PAPR/QEMU). This list was extracted from the spec's markdown, not from `src/table.rs`.
 
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)] // test code
+
 use papr_gsb::{Access, GuestStateId, Scope, GSID_COUNT, TABLE};
 
 const SPEC: [(u16, &str, u16, Scope, bool, usize); 182] = [

@@ -295,3 +295,51 @@ impl fmt::Display for ReturnCode {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn every_fixed_code_round_trips() {
+        for (code, raw, name) in CODES {
+            assert_eq!(ReturnCode::from_raw(raw), code, "{name}");
+            assert_eq!(code.raw(), raw, "{name}");
+            assert_eq!(code.name(), name);
+        }
+    }
+
+    #[test]
+    fn ranges_round_trip() {
+        for raw in H_LONG_BUSY_START..=H_LONG_BUSY_END {
+            let c = ReturnCode::from_raw(raw);
+            assert!(c.is_busy());
+            assert_eq!(c.raw(), raw);
+        }
+        for raw in -511..=-256 {
+            assert_eq!(ReturnCode::from_raw(raw), ReturnCode::UnsupportedFlag(raw));
+            assert_eq!(ReturnCode::from_raw(raw).raw(), raw);
+        }
+        for raw in [-6, -8, -100, -512, 6, 19, 9906, i64::MIN, i64::MAX] {
+            assert_eq!(ReturnCode::from_raw(raw), ReturnCode::Unknown(raw));
+            assert_eq!(ReturnCode::Unknown(raw).raw(), raw);
+        }
+    }
+
+    #[test]
+    fn display() {
+        assert_eq!(
+            ReturnCode::LongBusy(1).to_string(),
+            "H_LONG_BUSY (9901, retry after 10 ms)"
+        );
+        assert_eq!(
+            ReturnCode::UnsupportedFlag(-256).to_string(),
+            "H_UNSUPPORTED_FLAG (-256)"
+        );
+        assert_eq!(
+            ReturnCode::Unknown(-999).to_string(),
+            "unknown return code (-999)"
+        );
+    }
+}
