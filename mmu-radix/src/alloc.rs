@@ -90,7 +90,11 @@ impl<const WORDS: usize> PoolAlloc<WORDS> {
     /// wraps.
     pub fn new(base: L1RealAddr, len: u64) -> Result<Self, RadixError> {
         if !base.is_aligned(PAGE) {
-            return Err(RadixError::Misaligned { what: "pool base", value: base.0, align: PAGE });
+            return Err(RadixError::Misaligned {
+                what: "pool base",
+                value: base.0,
+                align: PAGE,
+            });
         }
         if base.checked_add(len).is_none() {
             return Err(RadixError::L1OutOfRange { l1_ra: base.0, len });
@@ -112,7 +116,13 @@ impl<const WORDS: usize> PoolAlloc<WORDS> {
         // `pages` fits in usize: it is at most WORDS * 64.
         #[allow(clippy::cast_possible_truncation)]
         let free_pages = pages as usize;
-        Ok(Self { base, pages, used, free_pages, hint: 0 })
+        Ok(Self {
+            base,
+            pages,
+            used,
+            free_pages,
+            hint: 0,
+        })
     }
 
     /// Pages the pool covers.
@@ -122,7 +132,9 @@ impl<const WORDS: usize> PoolAlloc<WORDS> {
     }
 
     fn is_used(&self, page: u64) -> bool {
-        self.used.get((page / 64) as usize).is_none_or(|w| w & (1 << (page % 64)) != 0)
+        self.used
+            .get((page / 64) as usize)
+            .is_none_or(|w| w & (1 << (page % 64)) != 0)
     }
 
     fn set(&mut self, page: u64, used: bool) {
@@ -231,7 +243,10 @@ mod tests {
         assert_eq!(p.available(TableSize::Root), 0);
         assert_eq!(p.alloc(TableSize::Root), None);
         let a: [_; 3] = core::array::from_fn(|_| p.alloc(TableSize::Dir).unwrap());
-        assert_eq!(a, [L1RealAddr(0x3000), L1RealAddr(0x4000), L1RealAddr(0x5000)]);
+        assert_eq!(
+            a,
+            [L1RealAddr(0x3000), L1RealAddr(0x4000), L1RealAddr(0x5000)]
+        );
         assert_eq!(p.alloc(TableSize::Dir), None);
         p.free(L1RealAddr(0x4000), TableSize::Dir);
         p.free(L1RealAddr(0x4000), TableSize::Dir); // double free ignored
@@ -263,7 +278,10 @@ mod tests {
         ));
         assert!(matches!(
             PoolAlloc::<1>::new(L1RealAddr(0), 65 * PAGE),
-            Err(RadixError::PoolTooLarge { pages: 65, capacity: 64 })
+            Err(RadixError::PoolTooLarge {
+                pages: 65,
+                capacity: 64
+            })
         ));
         assert!(matches!(
             PoolAlloc::<1>::new(L1RealAddr(u64::MAX - 0xFFF), 2 * PAGE),

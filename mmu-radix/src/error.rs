@@ -115,11 +115,22 @@ mod tests {
 
     #[test]
     fn messages_name_values() {
-        let e = RadixError::Misaligned { what: "gpa", value: 0x1234, align: 0x1000 };
+        let e = RadixError::Misaligned {
+            what: "gpa",
+            value: 0x1234,
+            align: 0x1000,
+        };
         assert_eq!(e.to_string(), "gpa 0x1234 is not aligned to 0x1000");
-        let e = RadixError::Overlap { gpa: 0x2000, mapped_at: 0, size: 0x20_0000 };
+        let e = RadixError::Overlap {
+            gpa: 0x2000,
+            mapped_at: 0,
+            size: 0x20_0000,
+        };
         assert!(e.to_string().contains("0x2000"));
-        let e: RadixError = MemoryError { addr: L1RealAddr(0x42) }.into();
+        let e: RadixError = MemoryError {
+            addr: L1RealAddr(0x42),
+        }
+        .into();
         assert!(e.to_string().contains("0x42"));
     }
 }

@@ -92,7 +92,7 @@ pub use memory::{MemoryError, TableMemory};
 pub use pate::{PagetableValue, Pate, ProcessTableValue, Prte};
 pub use pde::{entry_span, level_index, Pde, LEVELS, LEVEL_NLS, LEVEL_SHIFT};
 pub use pte::{Attr, PageSize, Perms, Pte};
-pub use table::{RadixTable, Translation};
+pub use table::{translate_at, RadixTable, Translation};
 
 /// Raw bit masks and field constants of the encodings, for code that decodes entries itself.
 pub mod bits {

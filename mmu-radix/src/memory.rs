@@ -99,8 +99,13 @@ mod tests {
     #[test]
     fn default_compare_exchange_and_zero() {
         let mut m = MockTableMemory::new();
-        m.expect_read_u64().with(eq(L1RealAddr(8))).return_const(Ok(5));
-        m.expect_write_u64().with(eq(L1RealAddr(8)), eq(6)).times(1).return_const(Ok(()));
+        m.expect_read_u64()
+            .with(eq(L1RealAddr(8)))
+            .return_const(Ok(5));
+        m.expect_write_u64()
+            .with(eq(L1RealAddr(8)), eq(6))
+            .times(1)
+            .return_const(Ok(()));
         // The mock replaces default methods too, so drive the default through a wrapper.
         struct Wrap(MockTableMemory);
         impl TableMemory for Wrap {
@@ -116,7 +121,10 @@ mod tests {
         assert_eq!(w.compare_exchange_u64(L1RealAddr(8), 4, 6), Ok(Err(5)));
 
         let mut z = MockTableMemory::new();
-        z.expect_write_u64().with(mockall::predicate::always(), eq(0)).times(4).return_const(Ok(()));
+        z.expect_write_u64()
+            .with(mockall::predicate::always(), eq(0))
+            .times(4)
+            .return_const(Ok(()));
         let mut w = Wrap(z);
         assert_eq!(w.zero(L1RealAddr(0x100), 32), Ok(()));
     }

@@ -70,7 +70,11 @@ impl PagetableValue {
     /// The value for a 52-bit tree whose 64 KiB root is at `root`.
     #[must_use]
     pub const fn for_root(root: L1RealAddr) -> Self {
-        Self { root, ea_bits: GPA_BITS as u64, root_size: ROOT_BYTES }
+        Self {
+            root,
+            ea_bits: GPA_BITS as u64,
+            root_size: ROOT_BYTES,
+        }
     }
 
     /// The three doublewords in order: root, address bits, root size.
@@ -169,7 +173,10 @@ impl Pate {
     /// A radix PATE for a 52-bit tree rooted at `root` (64 KiB aligned), no process table.
     #[must_use]
     pub const fn new(root: L1RealAddr) -> Self {
-        Self { dw0: PATE0_HR | root_pointer(root.0), dw1: 0 }
+        Self {
+            dw0: PATE0_HR | root_pointer(root.0),
+            dw1: 0,
+        }
     }
 
     /// The same entry with a radix process table at `base` of 2^(`prts`+12) bytes.
@@ -185,7 +192,10 @@ impl Pate {
         if prts > PRTS_MAX || base.0 & !PRTB_MASK != 0 || base.0 & ((1 << (prts + 12)) - 1) != 0 {
             return Err(crate::RadixError::InvalidProcessTable { base: base.0, prts });
         }
-        Ok(Self { dw0: self.dw0, dw1: PATE1_GR | base.0 | prts as u64 })
+        Ok(Self {
+            dw0: self.dw0,
+            dw1: PATE1_GR | base.0 | prts as u64,
+        })
     }
 
     /// The value for GSID 0x0005 decoded from dw0 (root, RTS + 31, 2^(RPDS+3)).
@@ -243,7 +253,10 @@ impl Prte {
     /// A PRTE for a 52-bit process-scoped tree with a 64 KiB root at `root`.
     #[must_use]
     pub const fn new(root: GuestRealAddr) -> Self {
-        Self { dw0: root_pointer(root.0), dw1: 0 }
+        Self {
+            dw0: root_pointer(root.0),
+            dw1: 0,
+        }
     }
 
     /// The root directory base.
@@ -267,7 +280,11 @@ impl Prte {
     /// The 16-byte big-endian in-memory form.
     #[must_use]
     pub fn to_be_bytes(self) -> [u8; 16] {
-        Pate { dw0: self.dw0, dw1: self.dw1 }.to_be_bytes()
+        Pate {
+            dw0: self.dw0,
+            dw1: self.dw1,
+        }
+        .to_be_bytes()
     }
 }
 
@@ -303,7 +320,13 @@ mod tests {
         assert!(p.with_process_table(GuestRealAddr(1 << 62), 0).is_err());
         let big = p.with_process_table(GuestRealAddr(0x100_0000), 12).unwrap();
         let v = big.process_table_value().unwrap();
-        assert_eq!(v, ProcessTableValue { base: GuestRealAddr(0x100_0000), size: 1 << 24 });
+        assert_eq!(
+            v,
+            ProcessTableValue {
+                base: GuestRealAddr(0x100_0000),
+                size: 1 << 24
+            }
+        );
         assert!(v.qemu_accepts());
         let odd = p.with_process_table(GuestRealAddr(0), 1).unwrap();
         assert!(!odd.process_table_value().unwrap().qemu_accepts());

@@ -366,7 +366,12 @@ mod tests {
 
     #[test]
     fn attrs_round_trip() {
-        for a in [Attr::Normal, Attr::StrongOrder, Attr::NonIdempotentIo, Attr::TolerantIo] {
+        for a in [
+            Attr::Normal,
+            Attr::StrongOrder,
+            Attr::NonIdempotentIo,
+            Attr::TolerantIo,
+        ] {
             assert_eq!(Attr::from_entry(a.bits()), a);
             assert_eq!(Pte::new(L1RealAddr(0), Perms::R, a).attr(), a);
         }
@@ -381,7 +386,12 @@ mod tests {
         let mut p = Perms::NONE;
         p |= Perms::READ;
         assert_eq!(p, Perms::R);
-        assert_eq!(Pte::new(L1RealAddr(0), Perms::RWX, Attr::Normal).with_perms(Perms::R).perms(), Perms::R);
+        assert_eq!(
+            Pte::new(L1RealAddr(0), Perms::RWX, Attr::Normal)
+                .with_perms(Perms::R)
+                .perms(),
+            Perms::R
+        );
     }
 
     #[test]
@@ -391,7 +401,13 @@ mod tests {
             assert_eq!(PageSize::at_level(s.level()), Some(s));
         }
         assert_eq!(PageSize::largest_for(0x1000, 0, 1 << 30), PageSize::Size4K);
-        assert_eq!(PageSize::largest_for(0x20_0000, 0x40_0000, 0x1F_F000), PageSize::Size4K);
-        assert_eq!(PageSize::largest_for(0x20_0000, 0x40_0000, 0x20_0000), PageSize::Size2M);
+        assert_eq!(
+            PageSize::largest_for(0x20_0000, 0x40_0000, 0x1F_F000),
+            PageSize::Size4K
+        );
+        assert_eq!(
+            PageSize::largest_for(0x20_0000, 0x40_0000, 0x20_0000),
+            PageSize::Size2M
+        );
     }
 }

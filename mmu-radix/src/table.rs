@@ -9,8 +9,8 @@ use crate::pate::{PagetableValue, Pate};
 use crate::pde::{entry_span, level_index, table_entries, Pde, LEVELS};
 use crate::pte::{Attr, PageSize, Perms, Pte, PTE_C, PTE_R, PTE_VALID};
 use crate::walk::{
-    classify, find, slot_addr, table_base, walk_leaves, LeafAt, Slot, Stale, DIR_NLS,
-    FREE_BATCH, PAGE,
+    classify, find, slot_addr, table_base, walk_leaves, LeafAt, Slot, Stale, DIR_NLS, FREE_BATCH,
+    PAGE,
 };
 
 /// Where a guest real address leads.
@@ -65,10 +65,18 @@ pub struct RadixTable<M: TableMemory, A: TableAlloc> {
 
 fn check_range(gpa: u64, len: u64) -> Result<(), RadixError> {
     if !gpa.is_multiple_of(PAGE) {
-        return Err(RadixError::Misaligned { what: "gpa", value: gpa, align: PAGE });
+        return Err(RadixError::Misaligned {
+            what: "gpa",
+            value: gpa,
+            align: PAGE,
+        });
     }
     if !len.is_multiple_of(PAGE) {
-        return Err(RadixError::Misaligned { what: "len", value: len, align: PAGE });
+        return Err(RadixError::Misaligned {
+            what: "len",
+            value: len,
+            align: PAGE,
+        });
     }
     match gpa.checked_add(len) {
         Some(end) if end <= GPA_LIMIT => Ok(()),
@@ -103,7 +111,36 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
             alloc.free(root, size);
             return Err(e.into());
         }
-        Ok(Self { mem, alloc, root, dir_pages: 0 })
+        Ok(Self {
+            mem,
+            alloc,
+            root,
+            dir_pages: 0,
+        })
+    }
+
+    /// Takes over a tree already in `mem` at `root` (64 KiB aligned), for example one built
+    /// before a restart. Nothing is checked until it is walked: a hostile tree yields
+    /// [`RadixError::CorruptEntry`] or [`RadixError::Memory`], never a panic. Pages it frees
+    /// go to `alloc`; [`RadixTable::dir_pages`] counts from zero.
+    ///
+    /// # Errors
+    /// [`RadixError::Misaligned`] if `root` is not 64 KiB aligned or above 2^60.
+    pub fn adopt(mem: M, alloc: A, root: L1RealAddr) -> Result<Self, RadixError> {
+        let align = TableSize::Root.bytes();
+        if !root.is_aligned(align) || Pde::new(root, 0).next_base() != root {
+            return Err(RadixError::Misaligned {
+                what: "root table",
+                value: root.0,
+                align,
+            });
+        }
+        Ok(Self {
+            mem,
+            alloc,
+            root,
+            dir_pages: 0,
+        })
     }
 
     /// L1 real address of the root directory.
@@ -154,24 +191,7 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
     /// [`RadixError::GpaOutOfRange`] for `gpa` ≥ 2^52, [`RadixError::CorruptEntry`] or
     /// [`RadixError::Memory`] if the walk cannot complete.
     pub fn translate(&self, gpa: GuestRealAddr) -> Result<Option<Translation>, RadixError> {
-        if gpa.0 >= GPA_LIMIT {
-            return Err(RadixError::GpaOutOfRange { gpa: gpa.0, len: 1 });
-        }
-        let found = find(&self.mem, self.root, gpa.0)?;
-        let Slot::Leaf(pte) = found.slot else { return Ok(None) };
-        let size = PageSize::at_level(found.level).ok_or(RadixError::CorruptEntry {
-            level: found.level,
-            addr: found.addr.0,
-            entry: pte.0,
-        })?;
-        let mask = size.bytes() - 1;
-        Ok(Some(Translation {
-            l1_ra: L1RealAddr((pte.rpn().0 & !mask) | (gpa.0 & mask)),
-            page: gpa.align_down(size.bytes()),
-            size,
-            pte,
-            entry_addr: found.addr,
-        }))
+        translate_at(&self.mem, self.root, gpa)
     }
 
     /// Maps `[gpa, gpa + len)` to `[l1_ra, l1_ra + len)` with `perms` as normal memory,
@@ -211,11 +231,20 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
         }
         check_range(gpa.0, len)?;
         if !l1_ra.is_aligned(PAGE) {
-            return Err(RadixError::Misaligned { what: "l1_ra", value: l1_ra.0, align: PAGE });
+            return Err(RadixError::Misaligned {
+                what: "l1_ra",
+                value: l1_ra.0,
+                align: PAGE,
+            });
         }
         match l1_ra.0.checked_add(len) {
             Some(end) if end <= L1_RA_LIMIT => {}
-            _ => return Err(RadixError::L1OutOfRange { l1_ra: l1_ra.0, len }),
+            _ => {
+                return Err(RadixError::L1OutOfRange {
+                    l1_ra: l1_ra.0,
+                    len,
+                })
+            }
         }
         let (needed, single) = self.plan_map(gpa.0, l1_ra.0, len)?;
         let available = self.alloc.available(TableSize::Dir);
@@ -271,10 +300,18 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
                         break;
                     }
                     Slot::Leaf(_) | Slot::Table(_) if level == target => {
-                        return Err(RadixError::Overlap { gpa: g, mapped_at: g & !(span - 1), size: span });
+                        return Err(RadixError::Overlap {
+                            gpa: g,
+                            mapped_at: g & !(span - 1),
+                            size: span,
+                        });
                     }
                     Slot::Leaf(_) => {
-                        return Err(RadixError::Overlap { gpa: g, mapped_at: g & !(span - 1), size: span });
+                        return Err(RadixError::Overlap {
+                            gpa: g,
+                            mapped_at: g & !(span - 1),
+                            size: span,
+                        });
                     }
                     Slot::Table(next) => {
                         table = next;
@@ -314,7 +351,11 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
                 Slot::Empty => self.new_table(addr)?,
                 Slot::Leaf(_) => {
                     let span = entry_span(level);
-                    return Err(RadixError::Overlap { gpa, mapped_at: gpa & !(span - 1), size: span });
+                    return Err(RadixError::Overlap {
+                        gpa,
+                        mapped_at: gpa & !(span - 1),
+                        size: span,
+                    });
                 }
             };
             level += 1;
@@ -324,10 +365,17 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
     /// Allocates and zeroes a directory page, then links it at `parent`.
     fn new_table(&mut self, parent: L1RealAddr) -> Result<L1RealAddr, RadixError> {
         let size = TableSize::Dir;
-        let page = self.alloc.alloc(size).ok_or(RadixError::AllocFailed { size: size.bytes() })?;
+        let page = self
+            .alloc
+            .alloc(size)
+            .ok_or(RadixError::AllocFailed { size: size.bytes() })?;
         if !page.is_aligned(size.bytes()) || Pde::new(page, 0).next_base() != page {
             self.alloc.free(page, size);
-            return Err(RadixError::Misaligned { what: "table page", value: page.0, align: PAGE });
+            return Err(RadixError::Misaligned {
+                what: "table page",
+                value: page.0,
+                align: PAGE,
+            });
         }
         let linked = self
             .mem
@@ -351,7 +399,11 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
         if let (Slot::Leaf(_), Some(size)) = (found.slot, PageSize::at_level(found.level)) {
             let leaf = gpa & !(size.bytes() - 1);
             if leaf != gpa {
-                return Err(RadixError::SplitsLeaf { gpa, leaf, size: size.bytes() });
+                return Err(RadixError::SplitsLeaf {
+                    gpa,
+                    leaf,
+                    size: size.bytes(),
+                });
             }
         }
         Ok(())
@@ -421,10 +473,17 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
             match classify(entry, level, addr)? {
                 Slot::Empty => {}
                 Slot::Leaf(_) => {
-                    let size = PageSize::at_level(level)
-                        .ok_or(RadixError::CorruptEntry { level, addr: addr.0, entry })?;
+                    let size = PageSize::at_level(level).ok_or(RadixError::CorruptEntry {
+                        level,
+                        addr: addr.0,
+                        entry,
+                    })?;
                     if entry_base < lo || entry_base + span > hi {
-                        return Err(RadixError::SplitsLeaf { gpa: lo, leaf: entry_base, size: span });
+                        return Err(RadixError::SplitsLeaf {
+                            gpa: lo,
+                            leaf: entry_base,
+                            size: span,
+                        });
                     }
                     self.mem.write_u64(addr, 0)?;
                     ctx.push(entry_base, size);
@@ -488,7 +547,7 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
         ctx.inv.invalidate_page_walk_cache();
         for page in ctx.frees.iter().take(ctx.n_frees) {
             self.alloc.free(*page, TableSize::Dir);
-            self.dir_pages -= 1;
+            self.dir_pages = self.dir_pages.saturating_sub(1);
         }
         ctx.n_frees = 0;
     }
@@ -517,7 +576,13 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
     }
 
     /// Applies `f` to every leaf in range with a CAS loop; returns the bytes changed.
-    fn update_leaves<I, F>(&mut self, lo: u64, len: u64, inv: &mut I, f: F) -> Result<u64, RadixError>
+    fn update_leaves<I, F>(
+        &mut self,
+        lo: u64,
+        len: u64,
+        inv: &mut I,
+        f: F,
+    ) -> Result<u64, RadixError>
     where
         I: Invalidate + ?Sized,
         F: Fn(u64) -> u64,
@@ -525,13 +590,20 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
         let mut ctx = Stale::new(inv);
         let mut bytes = 0;
         let root = self.root;
-        let r = walk_leaves(&mut self.mem, root, 0, lo, lo + len, &mut |mem: &mut M, leaf: LeafAt| {
-            if update_entry(mem, leaf.addr, leaf.pte.0, &f)? {
-                ctx.push(leaf.gpa, leaf.size);
-                bytes += leaf.size.bytes();
-            }
-            Ok(())
-        });
+        let r = walk_leaves(
+            &mut self.mem,
+            root,
+            0,
+            lo,
+            lo + len,
+            &mut |mem: &mut M, leaf: LeafAt| {
+                if update_entry(mem, leaf.addr, leaf.pte.0, &f)? {
+                    ctx.push(leaf.gpa, leaf.size);
+                    bytes += leaf.size.bytes();
+                }
+                Ok(())
+            },
+        );
         ctx.flush_ranges();
         r.map(|()| bytes)
     }
@@ -560,7 +632,10 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
         let pages = len / PAGE;
         let needed = usize::try_from(pages.div_ceil(64)).unwrap_or(usize::MAX);
         if bitmap.len() < needed {
-            return Err(RadixError::BitmapTooSmall { needed, got: bitmap.len() });
+            return Err(RadixError::BitmapTooSmall {
+                needed,
+                got: bitmap.len(),
+            });
         }
         if len == 0 {
             return Ok(0);
@@ -573,25 +648,32 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
         let mut ctx = Stale::new(inv);
         let mut dirty = 0;
         let root = self.root;
-        let r = walk_leaves(&mut self.mem, root, 0, lo, hi, &mut |mem: &mut M, leaf: LeafAt| {
-            if !leaf.pte.changed() {
-                return Ok(());
-            }
-            let from = leaf.gpa.max(lo);
-            let to = (leaf.gpa + leaf.size.bytes()).min(hi);
-            let mut p = (from - lo) / PAGE;
-            while p < (to - lo) / PAGE {
-                if let Some(w) = usize::try_from(p / 64).ok().and_then(|i| bitmap.get_mut(i)) {
-                    *w |= 1 << (p % 64);
+        let r = walk_leaves(
+            &mut self.mem,
+            root,
+            0,
+            lo,
+            hi,
+            &mut |mem: &mut M, leaf: LeafAt| {
+                if !leaf.pte.changed() {
+                    return Ok(());
                 }
-                dirty += 1;
-                p += 1;
-            }
-            if clear && update_entry(mem, leaf.addr, leaf.pte.0, &|old| old & !PTE_C)? {
-                ctx.push(leaf.gpa, leaf.size);
-            }
-            Ok(())
-        });
+                let from = leaf.gpa.max(lo);
+                let to = (leaf.gpa + leaf.size.bytes()).min(hi);
+                let mut p = (from - lo) / PAGE;
+                while p < (to - lo) / PAGE {
+                    if let Some(w) = usize::try_from(p / 64).ok().and_then(|i| bitmap.get_mut(i)) {
+                        *w |= 1 << (p % 64);
+                    }
+                    dirty += 1;
+                    p += 1;
+                }
+                if clear && update_entry(mem, leaf.addr, leaf.pte.0, &|old| old & !PTE_C)? {
+                    ctx.push(leaf.gpa, leaf.size);
+                }
+                Ok(())
+            },
+        );
         ctx.flush_ranges();
         r.map(|()| dirty)
     }
@@ -619,7 +701,9 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
             return Err(RadixError::GpaOutOfRange { gpa: gpa.0, len: 1 });
         }
         let found = find(&self.mem, self.root, gpa.0)?;
-        let Slot::Leaf(pte) = found.slot else { return Ok(false) };
+        let Slot::Leaf(pte) = found.slot else {
+            return Ok(false);
+        };
         if store && !pte.perms().can_write() {
             return Ok(false);
         }
@@ -638,6 +722,46 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
         self.alloc.free(self.root, TableSize::Root);
         Ok((self.mem, self.alloc))
     }
+}
+
+/// Walks the tree rooted at `root` in `mem` for `gpa`, as the L0 would; `None` when nothing
+/// maps it. This is [`RadixTable::translate`] for a tree the caller does not own.
+///
+/// ```
+/// use papr_mmu_radix::*;
+/// let mut buf = vec![0u8; 0x1_0000];
+/// let mem = SliceMemory::new(L1RealAddr(0), &mut buf);
+/// assert_eq!(translate_at(&mem, L1RealAddr(0), GuestRealAddr(0x1000)).unwrap(), None);
+/// ```
+///
+/// # Errors
+/// [`RadixError::GpaOutOfRange`] for `gpa` ≥ 2^52, [`RadixError::CorruptEntry`] or
+/// [`RadixError::Memory`] if the walk cannot complete.
+pub fn translate_at<M: TableMemory + ?Sized>(
+    mem: &M,
+    root: L1RealAddr,
+    gpa: GuestRealAddr,
+) -> Result<Option<Translation>, RadixError> {
+    if gpa.0 >= GPA_LIMIT {
+        return Err(RadixError::GpaOutOfRange { gpa: gpa.0, len: 1 });
+    }
+    let found = find(mem, root, gpa.0)?;
+    let Slot::Leaf(pte) = found.slot else {
+        return Ok(None);
+    };
+    let size = PageSize::at_level(found.level).ok_or(RadixError::CorruptEntry {
+        level: found.level,
+        addr: found.addr.0,
+        entry: pte.0,
+    })?;
+    let mask = size.bytes() - 1;
+    Ok(Some(Translation {
+        l1_ra: L1RealAddr((pte.rpn().0 & !mask) | (gpa.0 & mask)),
+        page: gpa.align_down(size.bytes()),
+        size,
+        pte,
+        entry_addr: found.addr,
+    }))
 }
 
 /// Replaces the leaf at `addr` (read as `seen`) by `f(current)` with compare-and-exchange,
@@ -664,3 +788,7 @@ fn update_entry<M: TableMemory + ?Sized>(
         }
     }
 }
+
+#[cfg(test)]
+#[path = "table_tests.rs"]
+mod tests;

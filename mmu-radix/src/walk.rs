@@ -30,9 +30,17 @@ pub(crate) fn classify(entry: u64, level: usize, addr: L1RealAddr) -> Result<Slo
     if entry & PTE_VALID == 0 {
         return Ok(Slot::Empty);
     }
-    let corrupt = RadixError::CorruptEntry { level, addr: addr.0, entry };
+    let corrupt = RadixError::CorruptEntry {
+        level,
+        addr: addr.0,
+        entry,
+    };
     if entry & PTE_LEAF != 0 {
-        return if level == 0 { Err(corrupt) } else { Ok(Slot::Leaf(Pte(entry))) };
+        return if level == 0 {
+            Err(corrupt)
+        } else {
+            Ok(Slot::Leaf(Pte(entry)))
+        };
     }
     let pde = Pde(entry);
     if level + 1 >= LEVELS || pde.nls() != DIR_NLS || !pde.next_base().is_aligned(PAGE) {
@@ -120,9 +128,20 @@ where
         match classify(mem.read_u64(addr)?, level, addr)? {
             Slot::Empty => {}
             Slot::Leaf(pte) => {
-                let size = PageSize::at_level(level)
-                    .ok_or(RadixError::CorruptEntry { level, addr: addr.0, entry: pte.0 })?;
-                f(mem, LeafAt { gpa: entry_base, size, addr, pte })?;
+                let size = PageSize::at_level(level).ok_or(RadixError::CorruptEntry {
+                    level,
+                    addr: addr.0,
+                    entry: pte.0,
+                })?;
+                f(
+                    mem,
+                    LeafAt {
+                        gpa: entry_base,
+                        size,
+                        addr,
+                        pte,
+                    },
+                )?;
             }
             Slot::Table(next) => {
                 let sub_lo = lo.max(entry_base);
@@ -178,7 +197,8 @@ impl<'i, I: Invalidate + ?Sized> Stale<'i, I> {
     /// Tells the seam about the pending range.
     pub(crate) fn flush_ranges(&mut self) {
         if self.open {
-            self.inv.invalidate_range(GuestRealAddr(self.start), self.end - self.start, self.size);
+            self.inv
+                .invalidate_range(GuestRealAddr(self.start), self.end - self.start, self.size);
             self.open = false;
         }
     }

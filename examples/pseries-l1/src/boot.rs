@@ -137,27 +137,6 @@ extern "C" fn l1_exception(vector: u64, srr0: u64, srr1: u64, dar: u64, dsisr: u
     crate::rtas::terminate("unexpected interrupt")
 }
 
-/// Switches interrupt delivery to little-endian (`H_SET_MODE`, LPCR[ILE]); until then an
-/// interrupt would run our vectors as big-endian code.
-pub fn little_endian_interrupts(hv: &impl papr_hcall::Hcall) -> i64 {
-    use papr_hcall::opcode::{H_SET_MODE, H_SET_MODE_MFLAGS_LE, H_SET_MODE_RESOURCE_LE};
-    hv.hcall(
-        H_SET_MODE,
-        [
-            H_SET_MODE_MFLAGS_LE,
-            H_SET_MODE_RESOURCE_LE,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-            0,
-        ],
-    )
-    .rc
-}
-
 /// Reads the timebase (512 MHz on QEMU pseries).
 pub fn timebase() -> u64 {
     let tb: u64;

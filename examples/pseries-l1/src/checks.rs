@@ -1,23 +1,18 @@
-//! The checks of issue 9: what the L0 answers to a correct sequence of Nested APIv2 calls and
-//! to out-of-order and repeated ones (expected values: `qemu-pseries.md`). One line per check.
+//! The checks of issue 9, through `papr_hcall::NestedHv` over `sc 1`: what the L0 answers to
+//! a correct sequence of Nested APIv2 calls and to out-of-order and repeated ones (expected
+//! values: `qemu-pseries.md`), plus the requests `NestedHv` must refuse before they reach the
+//! L0 (they would kill QEMU). One line per check.
 
 use crate::println;
-use crate::raw::{self, GUEST_WIDE};
-use alloc::vec;
+use alloc::alloc::{alloc_zeroed, Layout};
 use core::fmt;
-use papr_gsb::{Gsb, GsbBuilder, GuestStateId, Policy, Scope};
+use papr_gsb::{GsbBuilder, GuestStateId, LogicalPvr};
+use papr_hcall::{
+    Capabilities, CountingHcall, GuestId, HcallError, IdentityMemory, L1RealAddr, NestedHv,
+    Refusal, ReturnCode, Sc1, Target, TimebaseSpin, VcpuId,
+};
 
-const H_PARAMETER: i64 = -4;
-const H_P2: i64 = -55;
-const H_P3: i64 = -56;
-const H_STATE: i64 = -75;
-const H_IN_USE: i64 = -77;
-const H_UNSUPPORTED_FLAG: i64 = -256;
-/// Capability bits: POWER9, POWER10, POWER11 modes.
-const CAP_MODES: u64 = 0x7000_0000_0000_0000;
-const CAP_P10: u64 = 0x2000_0000_0000_0000;
-/// The logical PVR of POWER10 compatibility mode (architected, `PVR_ARCH_31`).
-const PVR_ARCH_31: u32 = 0x0f00_0006;
+type Hv = NestedHv<CountingHcall<Sc1>, IdentityMemory, TimebaseSpin>;
 
 /// Counts and prints check results.
 #[derive(Debug, Default)]
@@ -38,203 +33,282 @@ impl Tally {
         pass
     }
 
-    /// Checks that `got` is the error `want`.
-    fn expect_err(&mut self, what: &str, got: Result<u64, i64>, want: i64) {
-        if got == Err(want) {
-            self.check(true, format_args!("{what} -> {}", Rc(got)));
-        } else {
-            let want = Rc(Err(want));
-            self.check(
+    /// Checks that the L0 answered `want`.
+    fn expect_code<T>(&mut self, what: &str, got: Result<T, HcallError>, want: ReturnCode) {
+        let code = got.as_ref().err().and_then(HcallError::return_code);
+        match got {
+            Err(_) if code == Some(want) => self.check(true, format_args!("{what} -> {want}")),
+            Ok(_) => self.check(false, format_args!("{what} -> H_SUCCESS, expected {want}")),
+            Err(e) => self.check(false, format_args!("{what} -> {e}, expected {want}")),
+        };
+    }
+
+    /// Checks that `NestedHv` refused the request for `reason` without making an hcall.
+    fn expect_refused<T>(
+        &mut self,
+        hv: &mut Hv,
+        what: &str,
+        f: impl FnOnce(&mut Hv) -> Result<T, HcallError>,
+        reason: fn(&Refusal) -> bool,
+    ) {
+        let before = hv.hcall().total();
+        let got = f(hv);
+        let calls = hv.hcall().total() - before;
+        match got {
+            Err(HcallError::Refused { reason: r, .. }) if reason(&r) && calls == 0 => {
+                self.check(true, format_args!("{what} refused, no hcall: {r}"))
+            }
+            Err(e) => self.check(false, format_args!("{what} -> {e} ({calls} hcalls)")),
+            Ok(_) => self.check(
                 false,
-                format_args!("{what} -> {}, expected {want}", Rc(got)),
-            );
+                format_args!("{what} -> H_SUCCESS, expected a refusal"),
+            ),
+        };
+    }
+}
+
+/// Shows a result as `0x…` or the error's message.
+struct Show<'a, T>(&'a Result<T, HcallError>);
+
+impl<T: fmt::LowerHex> fmt::Display for Show<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            Ok(v) => write!(f, "{v:#x}"),
+            Err(e) => write!(f, "{e}"),
         }
     }
 }
 
-/// Shows an hcall result as its PAPR name.
-struct Rc(Result<u64, i64>);
+/// Shows a result as `H_SUCCESS` or the error's message.
+struct Rc<'a, T>(&'a Result<T, HcallError>);
 
-impl fmt::Display for Rc {
+impl<T> fmt::Display for Rc<'_, T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rc = match self.0 {
-            Ok(_) => return f.write_str("H_SUCCESS"),
-            Err(rc) => rc,
-        };
-        let name = match rc {
-            H_PARAMETER => "H_PARAMETER",
-            H_P2 => "H_P2",
-            H_P3 => "H_P3",
-            H_STATE => "H_STATE",
-            H_IN_USE => "H_IN_USE",
-            H_UNSUPPORTED_FLAG => "H_UNSUPPORTED_FLAG",
-            -2 => "H_FUNCTION",
-            3 => "H_NOT_AVAILABLE",
-            _ => "?",
-        };
-        write!(f, "{name} ({rc})")
+        match self.0 {
+            Ok(_) => f.write_str("H_SUCCESS"),
+            Err(e) => write!(f, "{e}"),
+        }
     }
 }
 
-/// Reads one guest-wide id of the guest; `Err` is the hcall status (or 0 for a bad answer).
-fn get_guest_wide(guest: u64, id: GuestStateId) -> Result<u64, i64> {
-    let mut buf = vec![0u8; 64];
-    let len = {
-        let mut b = GsbBuilder::new(&mut buf).map_err(|_| 0i64)?;
-        b.put_request(id).map_err(|_| 0i64)?;
-        b.finish()
-    };
-    raw::get_state(GUEST_WIDE, guest, 0, &mut buf[..len])?;
-    let gsb = Gsb::parse(&buf[..len], &Policy::l1_answer(Scope::Guest)).map_err(|_| 0i64)?;
-    let bytes = gsb.get(id).ok_or(0i64)?.value_bytes();
-    Ok(bytes.iter().fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+/// A one-element guest-wide GSB: a request for `id` (`value` = `None`) or a u32 value.
+fn one(buf: &mut [u8], id: GuestStateId, value: Option<u32>) -> usize {
+    GsbBuilder::new(buf)
+        .and_then(|mut b| {
+            match value {
+                Some(v) => b.put_u32(id, v)?,
+                None => b.put_request(id)?,
+            }
+            Ok(b.finish())
+        })
+        .unwrap_or(0)
+}
+
+/// Reads one guest-wide id as a big-endian number.
+fn get_guest_wide(
+    hv: &mut Hv,
+    at: L1RealAddr,
+    guest: GuestId,
+    id: GuestStateId,
+) -> Result<u64, HcallError> {
+    let mut buf = [0u8; 64];
+    let len = one(&mut buf, id, None);
+    let gsb = hv.get_state(Target::guest(guest), &mut buf[..len], at)?;
+    let bytes = gsb.get(id).map(|e| e.value_bytes()).unwrap_or(&[]);
+    Ok(bytes.iter().fold(0, |acc, b| (acc << 8) | u64::from(*b)))
 }
 
 /// Runs every check, printing one line each; returns (ok, FAIL) counts.
-pub fn run() -> (u32, u32) {
+pub fn run(ticks_per_us: u64) -> (u32, u32) {
     let mut t = Tally::default();
-
-    // Capabilities.
-    t.expect_err(
-        "GET_CAPABILITIES(flags=1)",
-        raw::get_capabilities(1),
-        H_PARAMETER,
-    );
-    let got = raw::get_capabilities(0);
-    let caps = got.unwrap_or(0);
-    t.check(
-        caps & CAP_P10 != 0,
-        format_args!(
-            "GET_CAPABILITIES(0) -> {}, {caps:#x} (POWER10 mode offered)",
-            Rc(got)
-        ),
-    );
-    t.expect_err(
-        "CREATE before SET_CAPABILITIES",
-        raw::create_guest(),
-        H_STATE,
-    );
-    t.expect_err("SET_CAPABILITIES(0)", raw::set_capabilities(0), H_P2);
-    let mine = caps & CAP_MODES;
-    let got = raw::set_capabilities(mine);
-    t.check(
-        got.is_ok(),
-        format_args!("SET_CAPABILITIES({mine:#x}) -> {}", Rc(got)),
-    );
-    t.expect_err(
-        "SET_CAPABILITIES again",
-        raw::set_capabilities(mine),
-        H_STATE,
-    );
-
-    // Guest and vCPUs.
-    let got = raw::create_guest();
-    t.check(
-        got.is_ok(),
-        format_args!(
-            "CREATE(0, -1) -> {}, guest id {}",
-            Rc(got),
-            got.unwrap_or(0)
-        ),
-    );
-    let Ok(guest) = got else {
+    // One page of L1 memory that the L0 reads GSBs from and writes answers to. Only raw
+    // pointers ever point into it (IdentityMemory's contract).
+    let page = Layout::from_size_align(4096, 4096).map_or(core::ptr::null_mut(), |l| {
+        // SAFETY: the layout has a non-zero size.
+        unsafe { alloc_zeroed(l) }
+    });
+    if page.is_null() {
+        t.check(false, format_args!("allocate the GSB page"));
         return (t.ok, t.fail);
+    }
+    let at = L1RealAddr(page as u64);
+    // SAFETY: the page is RAM owned by this function for the rest of the program (never
+    // freed), identity-mapped (real mode), and no reference to it exists.
+    let mem = unsafe { IdentityMemory::new(at.0, at.0 + 4096) };
+    let mut hv = NestedHv::new(CountingHcall::new(Sc1), mem, TimebaseSpin { ticks_per_us });
+
+    // Capabilities, and what comes out of order before them.
+    let offered = hv.get_capabilities();
+    t.check(
+        offered.is_ok_and(|c| c.contains(Capabilities::POWER10)),
+        format_args!(
+            "GET_CAPABILITIES -> {} (POWER10 mode offered)",
+            Show(&offered.map(|c| c.0))
+        ),
+    );
+    t.expect_code(
+        "CREATE before SET_CAPABILITIES",
+        hv.create_guest(),
+        ReturnCode::State,
+    );
+    t.expect_code(
+        "SET_CAPABILITIES(0)",
+        hv.set_capabilities(Capabilities(0)),
+        ReturnCode::P2,
+    );
+    let n = match hv.negotiate(Capabilities::MODES) {
+        Ok(n) => {
+            t.check(
+                true,
+                format_args!("negotiate -> set {}, mode {:?}", n.set, n.mode),
+            );
+            n
+        }
+        Err(e) => {
+            t.check(false, format_args!("negotiate -> {e}"));
+            return (t.ok, t.fail);
+        }
     };
-    for vcpu in [0, 1] {
-        let got = raw::create_vcpu(guest, vcpu);
+    t.expect_code(
+        "SET_CAPABILITIES again",
+        hv.set_capabilities(n.set),
+        ReturnCode::State,
+    );
+
+    // A guest and its vCPUs.
+    let g = match hv.create_guest() {
+        Ok(g) => {
+            t.check(true, format_args!("CREATE -> H_SUCCESS, guest {}", g.0));
+            g
+        }
+        Err(e) => {
+            t.check(false, format_args!("CREATE -> {e}"));
+            return (t.ok, t.fail);
+        }
+    };
+    for v in [0, 1] {
+        let r = hv.create_vcpu(g, VcpuId(v));
         t.check(
-            got.is_ok(),
-            format_args!("CREATE_VCPU(guest {guest}, vcpu {vcpu}) -> {}", Rc(got)),
+            r.is_ok(),
+            format_args!("CREATE_VCPU(guest {}, vCPU {v}) -> {}", g.0, Rc(&r)),
         );
     }
-    t.expect_err(
-        "CREATE_VCPU(vcpu 1) again",
-        raw::create_vcpu(guest, 1),
-        H_IN_USE,
+    t.expect_code(
+        "CREATE_VCPU(vCPU 1) again",
+        hv.create_vcpu(g, VcpuId(1)),
+        ReturnCode::InUse,
     );
-    t.expect_err(
-        "CREATE_VCPU(vcpu 0) again",
-        raw::create_vcpu(guest, 0),
-        H_IN_USE,
+    t.expect_code(
+        "CREATE_VCPU(vCPU 0) again",
+        hv.create_vcpu(g, VcpuId(0)),
+        ReturnCode::InUse,
+    );
+    t.expect_refused(
+        &mut hv,
+        "CREATE_VCPU(vCPU 3) out of order",
+        |hv| hv.create_vcpu(g, VcpuId(3)),
+        |r| matches!(r, Refusal::VcpuOutOfOrder { next: 2, .. }),
     );
 
     // Guest-wide state.
-    let got = get_guest_wide(guest, GuestStateId::RUN_OUTPUT_MIN_SIZE);
+    let min = get_guest_wide(&mut hv, at, g, GuestStateId::RUN_OUTPUT_MIN_SIZE);
     t.check(
-        got.is_ok_and(|v| (0x80..=16384).contains(&v)),
+        min.as_ref().is_ok_and(|v| (0x80..=16384).contains(v)),
+        format_args!("GET RUN_OUTPUT_MIN_SIZE -> {}", Show(&min)),
+    );
+    let pvr = get_guest_wide(&mut hv, at, g, GuestStateId::LOGICAL_PVR);
+    t.check(
+        pvr.as_ref().is_ok_and(|v| *v != 0),
+        format_args!("GET LOGICAL_PVR (default) -> {}", Show(&pvr)),
+    );
+    let LogicalPvr(want) = n.mode.logical_pvr();
+    let mut buf = [0u8; 64];
+    let len = one(&mut buf, GuestStateId::LOGICAL_PVR, Some(want));
+    let set = hv.set_state(Target::guest(g), &buf[..len], at);
+    t.check(
+        set.is_ok(),
         format_args!(
-            "GET RUN_OUTPUT_MIN_SIZE -> {}, {:#x}",
-            Rc(got),
-            got.unwrap_or(0)
+            "SET LOGICAL_PVR = {want:#010x} ({:?}) -> {}",
+            n.mode,
+            Rc(&set)
         ),
     );
-    let before = get_guest_wide(guest, GuestStateId::LOGICAL_PVR);
+    let back = get_guest_wide(&mut hv, at, g, GuestStateId::LOGICAL_PVR);
     t.check(
-        before.is_ok_and(|v| v != 0),
-        format_args!(
-            "GET LOGICAL_PVR (default) -> {}, {:#010x}",
-            Rc(before),
-            before.unwrap_or(0)
-        ),
+        back == Ok(u64::from(want)),
+        format_args!("GET LOGICAL_PVR read back -> {}", Show(&back)),
     );
-    let mut buf = vec![0u8; 64];
-    let len = GsbBuilder::new(&mut buf)
-        .and_then(|mut b| {
-            b.put_u32(GuestStateId::LOGICAL_PVR, PVR_ARCH_31)
-                .map(|()| b.finish())
-        })
-        .unwrap_or(0);
-    let got = raw::set_state(GUEST_WIDE, guest, 0, &buf[..len]);
-    t.check(
-        got.is_ok(),
-        format_args!("SET LOGICAL_PVR = {PVR_ARCH_31:#010x} -> {}", Rc(got)),
-    );
-    let after = get_guest_wide(guest, GuestStateId::LOGICAL_PVR);
-    t.check(
-        after == Ok(u64::from(PVR_ARCH_31)),
-        format_args!(
-            "GET LOGICAL_PVR read back -> {}, {:#010x}",
-            Rc(after),
-            after.unwrap_or(0)
-        ),
-    );
-    // A malformed buffer: one element announced, a LOGICAL_PVR element 2 bytes long.
+    // One element announced, LOGICAL_PVR with a 2-byte value: QEMU would answer H_P3.
     let bad = [0, 0, 0, 1, 0x00, 0x03, 0x00, 0x02, 0x12, 0x34];
-    t.expect_err(
-        "SET_STATE malformed GSB",
-        raw::set_state(GUEST_WIDE, guest, 0, &bad),
-        H_P3,
+    let before = hv.hcall().total();
+    let r = hv.set_state(Target::guest(g), &bad, at);
+    let sent = hv.hcall().total() - before;
+    t.check(
+        matches!(r, Err(HcallError::Buffer { .. })) && sent == 0,
+        format_args!(
+            "SET_STATE of a malformed GSB refused, {sent} hcalls: {}",
+            Rc(&r)
+        ),
+    );
+    t.expect_refused(
+        &mut hv,
+        "GET_STATE of PARTITION_TABLE",
+        |hv| {
+            let mut buf = [0u8; 64];
+            let len = GsbBuilder::new(&mut buf)
+                .and_then(|mut b| {
+                    b.put_request(GuestStateId::PARTITION_TABLE)
+                        .map(|()| b.finish())
+                })
+                .unwrap_or(0);
+            hv.get_state(Target::guest(g), &mut buf[..len], at)
+                .map(|_| ())
+        },
+        |r| matches!(r, Refusal::GetOfSetOnlyId { .. }),
     );
 
     // Running before the vCPU is set up.
-    t.expect_err("RUN_VCPU(flags=1)", raw::run_vcpu(1, guest, 0), H_PARAMETER);
-    t.expect_err(
+    t.expect_code(
+        "RUN_VCPU(flags=1)",
+        hv.run_vcpu_with_flags(g, VcpuId(0), 1),
+        ReturnCode::Parameter,
+    );
+    t.expect_code(
         "RUN_VCPU before run buffers",
-        raw::run_vcpu(0, guest, 0),
-        H_P3,
+        hv.run_vcpu(g, VcpuId(0)),
+        ReturnCode::P3,
+    );
+    t.expect_refused(
+        &mut hv,
+        "RUN_VCPU(vCPU 2) never created",
+        |hv| hv.run_vcpu(g, VcpuId(2)),
+        |r| matches!(r, Refusal::NoSuchVcpu { .. }),
     );
 
     // Delete.
-    t.expect_err(
-        "DELETE(flags=0x4000000000000000)",
-        raw::delete_guest(0x4000_0000_0000_0000, guest),
-        H_UNSUPPORTED_FLAG,
+    t.expect_refused(
+        &mut hv,
+        "DELETE all guests",
+        |hv| hv.delete_all_guests(),
+        |r| matches!(r, Refusal::DeleteAll),
     );
-    let got = raw::delete_guest(0, guest);
+    let r = hv.delete_guest(g);
     t.check(
-        got.is_ok(),
-        format_args!("DELETE(guest {guest}) -> {}", Rc(got)),
+        r.is_ok(),
+        format_args!("DELETE(guest {}) -> {}", g.0, Rc(&r)),
     );
-    t.expect_err("DELETE again", raw::delete_guest(0, guest), H_P2);
-    t.expect_err(
-        "CREATE_VCPU on the deleted guest",
-        raw::create_vcpu(guest, 2),
-        H_P2,
-    );
-    t.expect_err(
+    t.expect_code("DELETE again", hv.delete_guest(g), ReturnCode::P2);
+    t.expect_code(
         "SET_STATE on the deleted guest",
-        raw::set_state(GUEST_WIDE, guest, 0, &buf[..len]),
-        H_P2,
+        hv.set_state(Target::guest(g), &buf[..len], at),
+        ReturnCode::P2,
     );
+    t.expect_refused(
+        &mut hv,
+        "CREATE_VCPU on the deleted guest",
+        |hv| hv.create_vcpu(g, VcpuId(2)),
+        |r| matches!(r, Refusal::UnknownGuest { .. }),
+    );
+    println!("  {} hcalls made by NestedHv", hv.hcall().total());
     (t.ok, t.fail)
 }

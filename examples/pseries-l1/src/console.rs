@@ -2,7 +2,7 @@
 
 use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
-use papr_hcall::{opcode::H_PUT_TERM_CHAR, Hcall, Sc1};
+use papr_hcall::{generic, ReturnCode, Sc1};
 
 /// The vterm unit address (`reg` of the `hvterm1` node); QEMU's first vty is 0x71000000.
 static VTERM: AtomicU64 = AtomicU64::new(0x7100_0000);
@@ -17,30 +17,16 @@ pub fn set_vterm(vterm: u64) {
 pub struct Console;
 
 impl Console {
-    /// Sends up to 16 bytes in one `H_PUT_TERM_CHAR` (r6, r7 hold them big-endian).
-    fn put_chunk(chunk: &[u8]) {
-        let mut regs = [0u8; 16];
-        let len = chunk.len().min(16);
-        regs[..len].copy_from_slice(&chunk[..len]);
-        let (hi, lo) = regs.split_at(8);
-        let hi = u64::from_be_bytes(hi.try_into().unwrap_or([0; 8]));
-        let lo = u64::from_be_bytes(lo.try_into().unwrap_or([0; 8]));
+    /// Sends `bytes`, 16 per `H_PUT_TERM_CHAR`, retrying while the terminal is busy.
+    fn put_bytes(mut bytes: &[u8]) {
         let vterm = VTERM.load(Ordering::Relaxed);
-        for _ in 0..1000 {
-            // H_BUSY (1): the terminal is full for now; anything else is final.
-            if Sc1
-                .hcall(H_PUT_TERM_CHAR, [vterm, len as u64, hi, lo, 0, 0, 0, 0, 0])
-                .rc
-                != 1
-            {
-                break;
+        let mut busy = 0;
+        while !bytes.is_empty() && busy < 1000 {
+            match generic::put_term_char(&Sc1, vterm, bytes) {
+                Ok(n) => bytes = bytes.get(n..).unwrap_or(&[]),
+                Err(e) if e.return_code().is_some_and(ReturnCode::is_busy) => busy += 1,
+                Err(_) => return,
             }
-        }
-    }
-
-    fn put_bytes(bytes: &[u8]) {
-        for chunk in bytes.chunks(16) {
-            Self::put_chunk(chunk);
         }
     }
 }

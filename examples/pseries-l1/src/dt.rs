@@ -3,7 +3,7 @@
 use fdt::Fdt;
 
 /// Facts from the device tree; `None` where the tree does not say.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct Info {
     /// Bytes of RAM in the region at real address 0 (the RMA we run in); 0 if unknown.
     pub memory: usize,
@@ -13,6 +13,20 @@ pub struct Info {
     pub power_off: Option<u32>,
     /// RTAS token of `ibm,os-term`.
     pub os_term: Option<u32>,
+    /// Timebase ticks per microsecond (`timebase-frequency` of the first CPU; QEMU: 512).
+    pub ticks_per_us: u64,
+}
+
+impl Default for Info {
+    fn default() -> Self {
+        Self {
+            memory: 0,
+            vterm: None,
+            power_off: None,
+            os_term: None,
+            ticks_per_us: 512,
+        }
+    }
 }
 
 /// Reads [`Info`] from the flattened device tree at `addr`; a tree that does not parse gives
@@ -46,10 +60,19 @@ pub unsafe fn read(addr: usize) -> Info {
             .and_then(|p| p.as_usize())
             .and_then(|t| u32::try_from(t).ok())
     };
+    let ticks_per_us = fdt
+        .find_node("/cpus")
+        .and_then(|cpus| {
+            cpus.children()
+                .find_map(|c| c.property("timebase-frequency"))
+        })
+        .and_then(|p| p.as_usize())
+        .map_or(512, |hz| (hz as u64 / 1_000_000).max(1));
     Info {
         memory,
         vterm,
         power_off: token("power-off"),
         os_term: token("ibm,os-term"),
+        ticks_per_us,
     }
 }

@@ -13,16 +13,15 @@ mod console;
 mod dt;
 mod heap;
 mod mem;
-mod raw;
 mod rtas;
 
-use papr_hcall::Sc1;
+use papr_hcall::{generic, Sc1};
 
 /// The L1 proper, entered from [`boot`] with the device tree address.
 pub fn l1_main(fdt_addr: usize) -> ! {
     let t0 = boot::timebase();
-    // Console first with QEMU's default vterm, so that anything below can report.
-    let le = boot::little_endian_interrupts(&Sc1);
+    // Little-endian interrupts first, so that a fault anywhere below reaches our vectors.
+    let le = generic::set_interrupts_little_endian(&Sc1);
     // SAFETY: QEMU passes the address of a valid flattened device tree in r3 and never moves it;
     // nothing in this L1 writes to it (the heap ends below it, see `heap::init`).
     let info = unsafe { dt::read(fdt_addr) };
@@ -32,20 +31,21 @@ pub fn l1_main(fdt_addr: usize) -> ! {
     rtas::set_tokens(info.power_off, info.os_term);
     println!("pseries-l1: bare-metal PAPR L1 (papr-nested)");
     println!(
-        "  device tree {fdt_addr:#x}, RAM {:#x}, vterm {:#x}, RTAS power-off {:#x}, os-term {:#x}",
+        "  device tree {fdt_addr:#x}, RAM {:#x}, vterm {:#x}, RTAS power-off {:#x}, os-term {:#x}, timebase {} MHz",
         info.memory,
         info.vterm.unwrap_or(0),
         info.power_off.unwrap_or(0),
-        info.os_term.unwrap_or(0)
+        info.os_term.unwrap_or(0),
+        info.ticks_per_us
     );
-    if le != 0 {
-        println!("  H_SET_MODE(little-endian interrupts) returned {le}");
+    if let Err(e) = le {
+        println!("  little-endian interrupts: {e}");
     }
     let limit = info.memory.min(fdt_addr);
     let (heap, size) = heap::init(limit);
     println!("  heap {heap:#x} + {size:#x}");
-    let (ok, fail) = checks::run();
-    let ms = boot::timebase().wrapping_sub(t0) / 512_000;
+    let (ok, fail) = checks::run(info.ticks_per_us);
+    let ms = boot::timebase().wrapping_sub(t0) / (info.ticks_per_us * 1000);
     println!("RESULT: {ok} ok, {fail} FAIL ({ms} ms)");
     if fail == 0 && ok > 0 {
         rtas::power_off()

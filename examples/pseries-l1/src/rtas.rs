@@ -3,7 +3,7 @@
 //! The argument block is big-endian: token, nargs, nret, the arguments, then the returns.
 
 use core::sync::atomic::{AtomicU32, Ordering};
-use papr_hcall::{opcode::H_RTAS, Hcall, Sc1};
+use papr_hcall::{generic, L1RealAddr, Sc1};
 
 /// Token of `power-off` (QEMU: 0x2003); 0 = not known.
 static POWER_OFF: AtomicU32 = AtomicU32::new(0);
@@ -27,10 +27,10 @@ fn call(token: u32, args: &[u32]) -> i64 {
     for (slot, a) in block[3..].iter_mut().zip(&args[..nargs]) {
         *slot = a.to_be();
     }
-    // Identity-mapped real mode: the block's address is its real address.
-    let out = Sc1.hcall(H_RTAS, [block.as_mut_ptr() as u64, 0, 0, 0, 0, 0, 0, 0, 0]);
-    if out.rc != 0 {
-        return out.rc;
+    // Identity-mapped real mode: the block's address is its real address. `Sc1` clobbers
+    // memory, so the block is in place before the call and re-read after it.
+    if let Err(e) = generic::rtas(&Sc1, L1RealAddr(block.as_mut_ptr() as u64)) {
+        return e.return_code().map_or(-1, |c| c.raw());
     }
     let status = block.get(3 + nargs).copied().unwrap_or(0);
     i64::from(u32::from_be(status) as i32)

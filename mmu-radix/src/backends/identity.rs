@@ -80,7 +80,12 @@ impl TableMemory for IdentityMemory {
     ) -> Result<Result<u64, u64>, MemoryError> {
         Ok(self
             .atomic(addr)?
-            .compare_exchange(current.to_be(), new.to_be(), Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                current.to_be(),
+                new.to_be(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .map(u64::from_be)
             .map_err(u64::from_be))
     }
@@ -110,7 +115,10 @@ mod tests {
             let mut mem = unsafe { IdentityMemory::new(base, 64) };
             let a = base.wrapping_add(16);
             mem.write_u64(a, 0x0102_0304_0506_0708).unwrap();
-            assert_eq!(mem.compare_exchange_u64(a, 1, 2), Ok(Err(0x0102_0304_0506_0708)));
+            assert_eq!(
+                mem.compare_exchange_u64(a, 1, 2),
+                Ok(Err(0x0102_0304_0506_0708))
+            );
             assert_eq!(
                 mem.compare_exchange_u64(a, 0x0102_0304_0506_0708, 9),
                 Ok(Ok(0x0102_0304_0506_0708))

@@ -1,5 +1,6 @@
 //! `TableMemory` over rust-vmm's `vm-memory` (feature `vm-memory`, std).
 
+use core::ops::Deref;
 use core::sync::atomic::Ordering;
 
 use vm_memory::{Bytes, GuestAddress, GuestMemory};
@@ -7,7 +8,8 @@ use vm_memory::{Bytes, GuestAddress, GuestMemory};
 use crate::addr::L1RealAddr;
 use crate::memory::{MemoryError, TableMemory};
 
-/// Table memory inside a vm-memory [`GuestMemory`] (for example `GuestMemoryMmap`) whose
+/// Table memory inside a vm-memory [`GuestMemory`] (for example `GuestMemoryMmap`, held by
+/// reference or `Arc`) whose
 /// guest addresses stand for L1 real addresses — how a hosted VMM and a software L0 share
 /// the tree without `unsafe`.
 ///
@@ -18,7 +20,7 @@ use crate::memory::{MemoryError, TableMemory};
 /// use papr_mmu_radix::{L1RealAddr, TableMemory, VmMemory};
 /// use vm_memory::{GuestAddress, GuestMemoryMmap};
 /// let gm = GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(0x10_0000), 0x1_0000)]).unwrap();
-/// let mut mem = VmMemory::new(gm);
+/// let mut mem = VmMemory::new(&gm);
 /// mem.write_u64(L1RealAddr(0x10_0008), 0xC000_0000_0000_0187).unwrap();
 /// assert_eq!(mem.read_u64(L1RealAddr(0x10_0008)).unwrap(), 0xC000_0000_0000_0187);
 /// assert!(mem.read_u64(L1RealAddr(0x20_0000)).is_err());
@@ -28,8 +30,13 @@ pub struct VmMemory<M> {
     mem: M,
 }
 
-impl<M: GuestMemory> VmMemory<M> {
-    /// Wraps `mem` (pass a reference or an `Arc` to share it).
+impl<M> VmMemory<M>
+where
+    M: Deref,
+    M::Target: GuestMemory,
+{
+    /// Wraps `mem`: a reference, `Box`, `Arc` or `GuestMemoryAtomic` guard of a
+    /// [`GuestMemory`].
     pub const fn new(mem: M) -> Self {
         Self { mem }
     }
@@ -47,7 +54,11 @@ impl<M: GuestMemory> VmMemory<M> {
 
 static ZEROES: [u8; 4096] = [0; 4096];
 
-impl<M: GuestMemory> TableMemory for VmMemory<M> {
+impl<M> TableMemory for VmMemory<M>
+where
+    M: Deref,
+    M::Target: GuestMemory,
+{
     fn read_u64(&self, addr: L1RealAddr) -> Result<u64, MemoryError> {
         if !addr.is_aligned(8) {
             return Err(MemoryError { addr });
