@@ -268,3 +268,51 @@ impl From<u16> for GuestStateId {
         Self(v)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_round_trips_for_every_row() {
+        for (i, row) in TABLE.iter().enumerate() {
+            assert_eq!(row.id.index(), Some(i));
+            assert_eq!(GuestStateId::from_index(i), Some(row.id));
+        }
+    }
+
+    #[test]
+    fn class_edges() {
+        for (first, last, _) in CLASSES {
+            assert!(GuestStateId(first).index().is_some());
+            assert!(GuestStateId(last).index().is_some());
+            assert!(GuestStateId(last + 1).index().is_none());
+            if first > 0 {
+                assert!(GuestStateId(first - 1).index().is_none());
+            }
+        }
+    }
+
+    #[test]
+    fn helpers() {
+        assert_eq!(GuestStateId::gpr(32), None);
+        assert_eq!(GuestStateId::vsr(63), Some(GuestStateId::VSR63));
+        assert_eq!(GuestStateId::pmc(1), Some(GuestStateId::PMC1));
+        assert_eq!(GuestStateId::pmc(7), None);
+        assert_eq!(GuestStateId::LPCR.settable_mask(), 0x0070_0000_0382_0C00);
+        assert!(GuestStateId::HEIR.accepts_len(4) && GuestStateId::HEIR.accepts_len(8));
+        assert!(!GuestStateId::HDSISR.accepts_len(8));
+        assert_eq!(
+            GuestStateId::DPDES.info().map(|i| i.restriction),
+            Some(Restriction::None)
+        );
+        assert_eq!(
+            GuestStateId::DEXCR.info().map(|i| i.restriction),
+            Some(Restriction::Isa31)
+        );
+        assert_eq!(
+            GuestStateId::WORT.info().map(|i| i.restriction),
+            Some(Restriction::PreIsa31)
+        );
+    }
+}

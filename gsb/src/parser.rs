@@ -364,3 +364,27 @@ impl<'a> Iterator for Elements<'a> {
         (n, Some(n))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_element_never_reads_past_the_end() {
+        let b = [0u8, 0, 0, 1, 0x10, 0x21, 0, 8, 1];
+        assert!(matches!(
+            raw_element(&b, 0, 4),
+            Err(GsbError::TruncatedValue { available: 1, .. })
+        ));
+        assert!(matches!(
+            raw_element(&b, 0, 100),
+            Err(GsbError::TruncatedElementHeader { available: 0, .. })
+        ));
+    }
+
+    #[test]
+    fn empty_buffer_is_valid() {
+        let g = Gsb::parse(&[0, 0, 0, 0], &Policy::EXACT).map(|g| g.len());
+        assert_eq!(g, Ok(0));
+    }
+}

@@ -204,3 +204,27 @@ impl Value {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_is_big_endian_and_sized() {
+        let mut b = [0xFFu8; 24];
+        assert_eq!(Value::U64(0x0102_0304_0506_0708).encode(&mut b), Some(8));
+        assert_eq!(b[..8], [1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(Value::Vector(1).encode(&mut b[..15]), None);
+        let pt = Value::PartitionTable(PartitionTable {
+            root: 1,
+            ea_bits: 52,
+            root_size: 3,
+        });
+        assert_eq!(pt.encode(&mut b), Some(24));
+        assert_eq!(b[15], 52);
+        assert_eq!(Value::decode(ValueKind::PartitionTable, &b), Some(pt));
+        assert_eq!(Value::decode(ValueKind::U32, &b[..3]), None);
+        assert_eq!(Value::decode(ValueKind::Empty, &b[..1]), None);
+        assert_eq!(Value::Empty.encode(&mut []), Some(0));
+    }
+}

@@ -20,20 +20,27 @@ fn example_dir() -> PathBuf {
     root().join("examples").join("pseries-l1")
 }
 
-/// Builds the example (release) and writes the flat `-bios` image; returns its path.
-pub fn build() -> Result<PathBuf, String> {
+/// `cargo <args…>` run from the example's folder (so its `.cargo/config.toml` applies), with
+/// flags from the environment removed (they would replace that configuration).
+fn example_cargo(args: &[&str]) -> std::process::Command {
     let dir = example_dir();
-    let target_dir = dir.join("target");
     let mut c = cargo();
-    // Run from the example so that its .cargo/config.toml (linker, rustflags) applies; drop
-    // flags from the environment, which would replace that configuration.
     c.current_dir(&dir)
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("CARGO_BUILD_RUSTFLAGS")
         .env_remove("CARGO_BUILD_TARGET")
-        .args(["build", "--release", "--target", PPC64LE, "--target-dir"])
-        .arg(&target_dir);
+        .args(args)
+        .arg("--target-dir")
+        .arg(dir.join("target"));
+    c
+}
+
+/// Builds the example (release) and writes the flat `-bios` image; returns its path.
+pub fn build() -> Result<PathBuf, String> {
+    let dir = example_dir();
+    let target_dir = dir.join("target");
+    let mut c = example_cargo(&["build", "--release", "--target", PPC64LE]);
     println!("+ (cd {}) {c:?}", dir.display());
     let st = c
         .status()
@@ -241,8 +248,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// The `cargo xtask test` step: the same boot, failing on anything but all-ok.
-pub fn test_step(r: &mut Report) -> bool {
+/// The `cargo xtask test` steps for the example: fmt and clippy (it is not a workspace
+/// member), then the same boot as `run`, failing on anything but all-ok.
+pub fn test_steps(r: &mut Report) -> bool {
+    let mut fmt = cargo();
+    fmt.current_dir(example_dir())
+        .args(["fmt", "--", "--check"]);
+    r.cmd("pseries-l1: cargo fmt --check", fmt);
+    let mut clippy = example_cargo(&["clippy", "--release", "--target", PPC64LE]);
+    clippy.args(["--", "-D", "warnings"]);
+    r.cmd("pseries-l1: clippy -D warnings (ppc64le)", clippy);
     r.step("pseries-l1 on QEMU (Nested APIv2 checks)", || {
         build_and_boot(TIMEOUT)
     })

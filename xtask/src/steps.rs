@@ -149,6 +149,37 @@ pub fn ensure_target(target: &str) -> Result<String, String> {
     }
 }
 
+/// Makes sure `cargo +nightly miri` works, installing the nightly toolchain with the miri
+/// and rust-src components if needed (idempotent; `RUSTUP_AUTO_INSTALL=0` means nothing is
+/// installed implicitly).
+pub fn ensure_miri() -> Result<String, String> {
+    let works = |c: &mut Command| c.output().map(|o| o.status.success()).unwrap_or(false);
+    let mut probe = cargo();
+    probe.args(["+nightly", "miri", "--version"]);
+    if works(&mut probe) {
+        return Ok("nightly miri present".into());
+    }
+    let st = Command::new("rustup")
+        .args([
+            "toolchain",
+            "install",
+            "nightly",
+            "--profile",
+            "minimal",
+            "--component",
+            "miri,rust-src",
+        ])
+        .status()
+        .map_err(|e| format!("rustup not found ({e})"))?;
+    let mut setup = cargo();
+    setup.args(["+nightly", "miri", "setup"]);
+    if st.success() && works(&mut setup) {
+        Ok("installed nightly with miri and rust-src".into())
+    } else {
+        Err("could not install miri: run `rustup toolchain install nightly --profile minimal --component miri,rust-src`".into())
+    }
+}
+
 /// The library crates that exist in this checkout, as (folder, package).
 pub fn library_crates() -> Vec<(&'static str, String)> {
     ["gsb", "hcall", "vcpu-state", "mmu-radix", "nestedv2"]

@@ -1,7 +1,7 @@
 //! `cargo xtask test`: every check, in order, with a summary table.
 
 use crate::pseries;
-use crate::steps::{cargo, ensure_target, library_crates, Report, PPC64LE};
+use crate::steps::{cargo, ensure_miri, ensure_target, library_crates, Report, PPC64LE};
 
 pub fn run(args: &[String]) -> Result<(), String> {
     if let Some(a) = args.first() {
@@ -57,7 +57,26 @@ pub fn run(args: &[String]) -> Result<(), String> {
         r.cmd(&format!("no_std build {pkg} ({PPC64LE})"), b);
     }
 
-    pseries::test_step(&mut r);
+    r.step("setup: nightly toolchain with miri", ensure_miri);
+    let mut miri = cargo();
+    miri.env("PROPTEST_CASES", "8")
+        .env("MIRIFLAGS", "-Zmiri-disable-isolation")
+        .args(["+nightly", "miri", "test"]);
+    for (dir, pkg) in library_crates() {
+        // The pure crates whole; hcall's unit tests (IdentityMemory's raw pointer copies).
+        if dir == "hcall" || dir == "nestedv2" {
+            continue;
+        }
+        miri.args(["-p", &pkg]);
+    }
+    r.cmd("miri: pure crates (gsb, mmu-radix, vcpu-state)", miri);
+    let mut miri_hcall = cargo();
+    miri_hcall
+        .env("MIRIFLAGS", "-Zmiri-disable-isolation")
+        .args(["+nightly", "miri", "test", "-p", "papr-hcall", "--lib"]);
+    r.cmd("miri: papr-hcall unit tests", miri_hcall);
+
+    pseries::test_steps(&mut r);
 
     r.finish()
 }
