@@ -2,7 +2,9 @@
 //!
 //! * `cargo xtask test` — every check CI runs, installing what is missing.
 //! * `cargo xtask run`  — boot the bare-metal pseries example on QEMU.
+//! * `cargo xtask fuzz [--seconds N]` — every cargo-fuzz target for N seconds each.
 
+mod fuzz;
 mod pseries;
 mod qemu;
 mod steps;
@@ -15,6 +17,7 @@ const USAGE: &str = "usage: cargo xtask <command>
 commands:
   test    run every check (fmt, clippy, tests, docs, no_std builds, ...)
   run     build the pseries L1 example and boot it on QEMU [--timeout SECS]
+  fuzz    run every cargo-fuzz target [--seconds N] (default 60 each)
 ";
 
 fn main() -> ExitCode {
@@ -22,6 +25,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test::run(&args[1..]),
         Some("run") => pseries::run(&args[1..]),
+        Some("fuzz") => fuzz::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())

@@ -76,6 +76,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .args(["+nightly", "miri", "test", "-p", "papr-hcall", "--lib"]);
     r.cmd("miri: papr-hcall unit tests", miri_hcall);
 
+    crate::fuzz::smoke(&mut r);
+
     pseries::test_steps(&mut r);
 
     r.finish()
