@@ -1,9 +1,8 @@
 //! `cargo xtask fuzz [--seconds N]`: every cargo-fuzz target of every crate, and the short
 //! smoke run of `cargo xtask test`.
 
-use crate::steps::{cargo, ensure_miri, root, Report};
+use crate::steps::{cargo, ensure_miri, nightly_cargo, root, Report};
 use std::path::PathBuf;
-use std::process::Command;
 
 /// Every (crate folder, fuzz target) in the checkout, from each `*/fuzz/Cargo.toml`.
 pub fn targets() -> Vec<(PathBuf, String)> {
@@ -59,9 +58,12 @@ pub fn ensure_cargo_fuzz() -> Result<String, String> {
 fn run_target(dir: &PathBuf, target: &str, seconds: u64) -> Result<String, String> {
     let corpus = dir.join("fuzz").join("corpus").join(target);
     std::fs::create_dir_all(&corpus).map_err(|e| format!("{}: {e}", corpus.display()))?;
-    let out = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+    let out = nightly_cargo()
         .current_dir(dir)
-        .args(["+nightly", "fuzz", "run", target, "--"])
+        // One target folder for every fuzz crate: libfuzzer-sys and shared crates build once.
+        .args(["fuzz", "run", "--target-dir"])
+        .arg(root().join("target").join("fuzz"))
+        .args([target, "--"])
         .arg(format!("-max_total_time={seconds}"))
         .arg("-rss_limit_mb=2048")
         .output()

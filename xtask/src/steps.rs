@@ -20,6 +20,18 @@ pub fn cargo() -> Command {
     c
 }
 
+/// `cargo` of the nightly toolchain (`rustup run nightly cargo`): `$CARGO` is the stable
+/// binary itself, which does not understand `+nightly`.
+pub fn nightly_cargo() -> Command {
+    let mut c = Command::new("rustup");
+    c.current_dir(root())
+        .env_remove("CARGO")
+        .env_remove("RUSTC")
+        .env_remove("RUSTDOC")
+        .args(["run", "nightly", "cargo"]);
+    c
+}
+
 /// Result of one step.
 pub struct Outcome {
     pub name: String,
@@ -154,8 +166,8 @@ pub fn ensure_target(target: &str) -> Result<String, String> {
 /// installed implicitly).
 pub fn ensure_miri() -> Result<String, String> {
     let works = |c: &mut Command| c.output().map(|o| o.status.success()).unwrap_or(false);
-    let mut probe = cargo();
-    probe.args(["+nightly", "miri", "--version"]);
+    let mut probe = nightly_cargo();
+    probe.args(["miri", "--version"]);
     if works(&mut probe) {
         return Ok("nightly miri present".into());
     }
@@ -171,8 +183,8 @@ pub fn ensure_miri() -> Result<String, String> {
         ])
         .status()
         .map_err(|e| format!("rustup not found ({e})"))?;
-    let mut setup = cargo();
-    setup.args(["+nightly", "miri", "setup"]);
+    let mut setup = nightly_cargo();
+    setup.args(["miri", "setup"]);
     if st.success() && works(&mut setup) {
         Ok("installed nightly with miri and rust-src".into())
     } else {

@@ -1,7 +1,9 @@
 //! `cargo xtask test`: every check, in order, with a summary table.
 
 use crate::pseries;
-use crate::steps::{cargo, ensure_miri, ensure_target, library_crates, Report, PPC64LE};
+use crate::steps::{
+    cargo, ensure_miri, ensure_target, library_crates, nightly_cargo, Report, PPC64LE,
+};
 
 pub fn run(args: &[String]) -> Result<(), String> {
     if let Some(a) = args.first() {
@@ -58,10 +60,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
 
     r.step("setup: nightly toolchain with miri", ensure_miri);
-    let mut miri = cargo();
+    let mut miri = nightly_cargo();
     miri.env("PROPTEST_CASES", "8")
         .env("MIRIFLAGS", "-Zmiri-disable-isolation")
-        .args(["+nightly", "miri", "test"]);
+        .args(["miri", "test"]);
     for (dir, pkg) in library_crates() {
         // The pure crates whole; hcall's unit tests (IdentityMemory's raw pointer copies).
         if dir == "hcall" || dir == "nestedv2" {
@@ -70,10 +72,10 @@ pub fn run(args: &[String]) -> Result<(), String> {
         miri.args(["-p", &pkg]);
     }
     r.cmd("miri: pure crates (gsb, mmu-radix, vcpu-state)", miri);
-    let mut miri_hcall = cargo();
+    let mut miri_hcall = nightly_cargo();
     miri_hcall
         .env("MIRIFLAGS", "-Zmiri-disable-isolation")
-        .args(["+nightly", "miri", "test", "-p", "papr-hcall", "--lib"]);
+        .args(["miri", "test", "-p", "papr-hcall", "--lib"]);
     r.cmd("miri: papr-hcall unit tests", miri_hcall);
 
     crate::fuzz::smoke(&mut r);
