@@ -103,6 +103,7 @@ impl GsidSet {
     }
 
     /// This set plus `id` (unchanged if `id` is undefined). For building `const` sets.
+    #[inline]
     pub const fn with(mut self, id: GuestStateId) -> Self {
         if let Some(i) = id.index() {
             self.bits[i / 64] |= 1 << (i % 64);
@@ -112,6 +113,7 @@ impl GsidSet {
 
     /// Adds `id`; returns whether it was newly added (`false` if already a member, or if
     /// `id` is undefined and so cannot be a member).
+    #[inline]
     pub fn insert(&mut self, id: GuestStateId) -> bool {
         let was = self.contains(id);
         match id.index() {
@@ -126,6 +128,7 @@ impl GsidSet {
     }
 
     /// Removes `id`; returns whether it was a member.
+    #[inline]
     pub fn remove(&mut self, id: GuestStateId) -> bool {
         let was = self.contains(id);
         if let Some(i) = id.index() {
@@ -137,6 +140,7 @@ impl GsidSet {
     }
 
     /// Whether `id` is a member.
+    #[inline]
     pub const fn contains(&self, id: GuestStateId) -> bool {
         match id.index() {
             Some(i) => self.bits[i / 64] & (1 << (i % 64)) != 0,
@@ -145,6 +149,7 @@ impl GsidSet {
     }
 
     /// Members of either set.
+    #[inline]
     pub const fn union(mut self, other: Self) -> Self {
         let mut w = 0;
         while w < WORDS {
@@ -155,6 +160,7 @@ impl GsidSet {
     }
 
     /// Members of both sets.
+    #[inline]
     pub const fn intersection(mut self, other: Self) -> Self {
         let mut w = 0;
         while w < WORDS {
@@ -165,6 +171,7 @@ impl GsidSet {
     }
 
     /// Members of `self` not in `other`.
+    #[inline]
     pub const fn difference(mut self, other: Self) -> Self {
         let mut w = 0;
         while w < WORDS {
@@ -175,6 +182,7 @@ impl GsidSet {
     }
 
     /// Whether every member of `self` is in `other`.
+    #[inline]
     pub const fn is_subset(&self, other: &Self) -> bool {
         let mut w = 0;
         while w < WORDS {
@@ -187,6 +195,7 @@ impl GsidSet {
     }
 
     /// Number of members.
+    #[inline]
     pub const fn len(&self) -> usize {
         let mut n = 0;
         let mut w = 0;
@@ -198,6 +207,7 @@ impl GsidSet {
     }
 
     /// Whether the set is empty.
+    #[inline]
     pub const fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -233,6 +243,7 @@ pub struct Iter {
 
 impl Iterator for Iter {
     type Item = GuestStateId;
+    #[inline]
     fn next(&mut self) -> Option<GuestStateId> {
         while let Some(w) = self.bits.get_mut(self.word) {
             if *w != 0 {

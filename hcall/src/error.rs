@@ -151,6 +151,16 @@ pub enum HcallError {
         /// Capabilities this L1 supports.
         supported: u64,
     },
+    /// The L0 answered something impossible (a hostile or broken L0).
+    #[error("{call}: the L0 answered {what} = {value:#x}")]
+    BadAnswer {
+        /// The hcall.
+        call: &'static str,
+        /// What was wrong.
+        what: &'static str,
+        /// The value received.
+        value: u64,
+    },
     /// An argument outside what the call can carry.
     #[error("{call}: {what} = {value:#x} is not allowed")]
     BadArgument {

@@ -1,5 +1,5 @@
 //! The PAPR **Nested APIv2** hcall ABI for an L1 hypervisor: opcodes, flags, capability
-//! bits and return codes; the [`Hcall`] seam with its `sc 1` backend ([`Sc1`], powerpc64
+//! bits and return codes; the [`Hcall`] seam with its `sc 1` backend (`Sc1`, powerpc64
 //! only); and the typed [`NestedHv`] API with Linux's busy/long-busy retry policy and
 //! client-side refusal of the requests that kill QEMU's L0 ([`Profile`]).
 //!
@@ -34,6 +34,8 @@ mod raw;
 mod rc;
 #[cfg(target_arch = "powerpc64")]
 mod sc1;
+#[cfg(feature = "sim")]
+pub mod sim;
 
 pub use caps::{Capabilities, Mode};
 pub use counting::CountingHcall;
@@ -50,7 +52,7 @@ pub use memory::MockRealMemory;
 #[cfg(feature = "vm-memory")]
 pub use memory::VmRealMemory;
 pub use memory::{IdentityMemory, L1RealAddr, MemoryError, RealMemory};
-pub use nested::{GuestId, Negotiated, NestedHv, Target, VcpuId};
+pub use nested::{GuestId, Negotiated, NestedHv, Target, VcpuId, MAX_TRAP};
 pub use profile::Profile;
 #[cfg(any(test, feature = "mock"))]
 pub use raw::MockHcall;

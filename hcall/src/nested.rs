@@ -14,6 +14,10 @@ use crate::rc::ReturnCode;
 use alloc::collections::BTreeMap;
 use papr_gsb::{Gsb, GuestStateId, Policy, Request, Scope, Value};
 
+/// The largest interrupt vector an exit can report (vectors are below 0x2000; Linux also
+/// uses 0x1xxx forms).
+pub const MAX_TRAP: u64 = 0x1FFF;
+
 /// A guest id, chosen by the L0 at `H_GUEST_CREATE` (QEMU: 1…4095).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct GuestId(pub u64);
@@ -481,6 +485,9 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
         self.mem
             .write(at, gsb)
             .map_err(|source| HcallError::Memory { call: CALL, source })?;
+        let asked = Gsb::parse(gsb, &Policy::STRUCTURE)
+            .map(|g| (g.ids(), g.len()))
+            .map_err(|source| HcallError::Buffer { call: CALL, source })?;
         self.call(
             opcode::H_GUEST_GET_STATE,
             Self::state_args(&target, at, gsb.len()),
@@ -489,8 +496,17 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
         self.mem
             .read(at, gsb)
             .map_err(|source| HcallError::Memory { call: CALL, source })?;
-        Gsb::parse(gsb, &Policy::l1_answer(target.scope))
-            .map_err(|source| HcallError::Buffer { call: CALL, source })
+        let answer = Gsb::parse(gsb, &Policy::l1_answer(target.scope))
+            .map_err(|source| HcallError::Buffer { call: CALL, source })?;
+        // The L0 fills values in place: it must answer exactly the ids asked for.
+        if (answer.ids(), answer.len()) != asked {
+            return Err(HcallError::BadAnswer {
+                call: CALL,
+                what: "an answer whose elements differ from the request; element count",
+                value: answer.len() as u64,
+            });
+        }
+        Ok(answer)
     }
 
     /// `H_GUEST_RUN_VCPU` with no flags: runs the vCPU until it exits; returns the exit
@@ -512,7 +528,17 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
             [flags, guest.0, vcpu.0, 0, 0, 0, 0, 0, 0],
             Retry::Never,
         )?;
-        Ok(out.ret[0])
+        let trap = out.ret[0];
+        // Vectors are small; QEMU puts an error code (H_P2) into r4 with r3 = H_SUCCESS when
+        // it cannot map the output buffer.
+        if trap > MAX_TRAP {
+            return Err(HcallError::BadAnswer {
+                call: "H_GUEST_RUN_VCPU",
+                what: "exit trap (r4)",
+                value: trap,
+            });
+        }
+        Ok(trap)
     }
 
     /// `H_GUEST_DELETE` of one guest and all its vCPUs.

@@ -44,7 +44,7 @@ impl HcallOutput {
 
 /// The one place an hcall happens: opcode and argument registers in, [`HcallOutput`] out.
 ///
-/// Backends: [`Sc1`](crate::Sc1) (the `sc 1` instruction, powerpc64 only), the software L0
+/// Backends: `Sc1` (the `sc 1` instruction, powerpc64 only), the software L0
 /// (feature `sim`), and `MockHcall` (feature `mock`). Takes `&self` so that one backend can be
 /// shared by a guest and all its vCPUs; a backend with state uses interior mutability.
 ///

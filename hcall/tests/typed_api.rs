@@ -702,3 +702,52 @@ fn error_messages_name_call_and_values() {
         "H_GUEST_CREATE_VCPU refused before reaching the L0: vCPU 8 of guest 1 created out of order: the next id is 0"
     );
 }
+
+#[test]
+fn run_with_an_error_code_in_r4_is_a_bad_answer() {
+    // QEMU's quirk: output buffer unmappable → r3 = H_SUCCESS, r4 = H_P2.
+    let mut hv = with_guest(
+        1,
+        vec![(
+            H_GUEST_RUN_VCPU,
+            args(&[0, 1, 0]),
+            HcallOutput::ok(-55i64 as u64),
+        )],
+    );
+    assert_eq!(
+        hv.run_vcpu(G, VcpuId(0)).unwrap_err(),
+        HcallError::BadAnswer {
+            call: "H_GUEST_RUN_VCPU",
+            what: "exit trap (r4)",
+            value: -55i64 as u64
+        }
+    );
+}
+
+#[test]
+fn get_answer_with_other_ids_is_a_bad_answer() {
+    let mem = VecMemory::new(0x2000);
+    let m2 = mem.clone();
+    let mut h = MockHcall::new();
+    h.expect_hcall().returning(move |_, a| {
+        // The L0 rewrites the id of the only element (LOGICAL_PVR → TB_OFFSET is 8 bytes, so
+        // use another 4-byte guest-wide id: none exists; rewrite to a count of 0 instead).
+        let mut m = m2.0.lock().unwrap();
+        m[a[3] as usize + 3] = 0;
+        HcallOutput::ok(0)
+    });
+    let mut hv = NestedHv::new(h, mem, NoDelay);
+    let mut buf = [0u8; 12];
+    GsbBuilder::new(&mut buf)
+        .unwrap()
+        .put_request(GuestStateId::LOGICAL_PVR)
+        .unwrap();
+    assert!(matches!(
+        hv.get_state(Target::guest(GuestId(1)), &mut buf, L1RealAddr(0)),
+        Err(HcallError::BadAnswer {
+            call: "H_GUEST_GET_STATE",
+            value: 0,
+            ..
+        })
+    ));
+}

@@ -115,6 +115,32 @@ pub fn flat_image(elf: &[u8]) -> Result<Vec<u8>, String> {
     Ok(image)
 }
 
+/// Check lines every boot must print (after `ok   ` or `FAIL `): the L2 payloads of issue 10.
+/// A boot that never reaches one of them fails, naming it, even if every printed check passed.
+pub const REQUIRED: &[&str] = &[
+    "L2 guest ",
+    "L2 hcall console",
+    "L2 MMIO",
+    "L2 demand paging",
+    "L2 HISI",
+    "L2 HEAI",
+    "L2 program interrupt injected",
+    "L2 HDEC",
+    "L2 steady state",
+    "L2 DELETE",
+];
+
+/// The first [`REQUIRED`] check that `console` has no `ok`/`FAIL` line for.
+fn missing_check(console: &str) -> Option<&'static str> {
+    REQUIRED.iter().copied().find(|name| {
+        !console.lines().any(|l| {
+            l.strip_prefix("ok   ")
+                .or_else(|| l.strip_prefix("FAIL "))
+                .is_some_and(|rest| rest.starts_with(name))
+        })
+    })
+}
+
 /// How a boot ended.
 #[derive(Debug, PartialEq, Eq)]
 pub enum Verdict {
@@ -122,6 +148,8 @@ pub enum Verdict {
     AllOk(u32),
     /// The L1 ran to its RESULT line with failures.
     Failed { ok: u32, fail: u32 },
+    /// Every printed check passed, but a [`REQUIRED`] check line never appeared.
+    Missing(&'static str),
     /// The L1 panicked or took an unexpected interrupt (message line).
     Crashed(String),
     /// No exit before the deadline.
@@ -160,7 +188,12 @@ pub fn verdict(boot: &qemu::Boot) -> Verdict {
     let result = result_line(&boot.console);
     match (status.code(), result, crash) {
         (_, _, Some(line)) if status.code() == Some(1) => Verdict::Crashed(line),
-        (Some(0), Some((ok, 0)), None) if fails == 0 && ok > 0 => Verdict::AllOk(ok),
+        (Some(0), Some((ok, 0)), None) if fails == 0 && ok > 0 => {
+            match missing_check(&boot.console) {
+                Some(name) => Verdict::Missing(name),
+                None => Verdict::AllOk(ok),
+            }
+        }
         (Some(0 | 1), Some((ok, fail)), None) => Verdict::Failed {
             ok,
             fail: fail.max(fails).max(1),
@@ -218,6 +251,9 @@ pub fn build_and_boot(timeout: Duration) -> Result<String, String> {
         Verdict::AllOk(n) => Ok(format!("all {n} checks ok; {timing}")),
         Verdict::Failed { ok, fail } => Err(format!(
             "{fail} check(s) FAILED ({ok} ok): see the FAIL lines above; {timing}"
+        )),
+        Verdict::Missing(name) => Err(format!(
+            "the L1 passed every check it printed but never printed the check {name:?}"
         )),
         Verdict::Crashed(line) => Err(format!("the L1 crashed: {line}")),
         Verdict::Hang => Err(format!(
@@ -279,10 +315,22 @@ mod tests {
         }
     }
 
+    /// A console with every required line, then `tail`.
+    fn all_required(tail: &str) -> String {
+        let mut s: String = REQUIRED.iter().map(|n| format!("ok   {n} x\n")).collect();
+        s.push_str(tail);
+        s
+    }
+
     #[test]
     fn verdicts() {
-        let ok = "ok   a\nok   b\nRESULT: 2 ok, 0 FAIL (3 ms)\n";
-        assert_eq!(verdict(&boot(Some(0), ok)), Verdict::AllOk(2));
+        let ok = &all_required("ok   a\nok   b\nRESULT: 12 ok, 0 FAIL (3 ms)\n");
+        assert_eq!(verdict(&boot(Some(0), ok)), Verdict::AllOk(12));
+        let short = "ok   a\nok   b\nRESULT: 2 ok, 0 FAIL (3 ms)\n";
+        assert_eq!(
+            verdict(&boot(Some(0), short)),
+            Verdict::Missing(REQUIRED[0])
+        );
         let bad = "ok   a\nFAIL b\nRESULT: 1 ok, 1 FAIL (3 ms)\n";
         assert_eq!(
             verdict(&boot(Some(1), bad)),

@@ -16,13 +16,14 @@ type Hv = NestedHv<CountingHcall<Sc1>, IdentityMemory, TimebaseSpin>;
 
 /// Counts and prints check results.
 #[derive(Debug, Default)]
-struct Tally {
-    ok: u32,
-    fail: u32,
+pub(crate) struct Tally {
+    pub(crate) ok: u32,
+    pub(crate) fail: u32,
 }
 
 impl Tally {
-    fn check(&mut self, pass: bool, what: fmt::Arguments<'_>) -> bool {
+    /// Prints `ok   what` or `FAIL what` and counts it; returns `pass`.
+    pub(crate) fn check(&mut self, pass: bool, what: fmt::Arguments<'_>) -> bool {
         if pass {
             self.ok += 1;
             println!("ok   {what}");

@@ -12,6 +12,10 @@ mod checks;
 mod console;
 mod dt;
 mod heap;
+mod l2checks;
+mod l2emu;
+mod l2payload;
+mod l2run;
 mod mem;
 mod rtas;
 
@@ -45,6 +49,8 @@ pub fn l1_main(fdt_addr: usize) -> ! {
     let (heap, size) = heap::init(limit);
     println!("  heap {heap:#x} + {size:#x}");
     let (ok, fail) = checks::run(info.ticks_per_us);
+    let (ok2, fail2) = l2checks::run(info.ticks_per_us);
+    let (ok, fail) = (ok + ok2, fail + fail2);
     let ms = boot::timebase().wrapping_sub(t0) / (info.ticks_per_us * 1000);
     println!("RESULT: {ok} ok, {fail} FAIL ({ms} ms)");
     if fail == 0 && ok > 0 {

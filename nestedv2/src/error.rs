@@ -1,0 +1,76 @@
+//! The crate's one error type.
+
+use papr_gsb::{GsbError, GuestStateId};
+use papr_hcall::{HcallError, MemoryError};
+use papr_mmu_radix::RadixError;
+use papr_vcpu_state::StateError;
+
+/// Everything the lifecycle, the run and the run loop can fail with.
+///
+/// Errors from the crates below are wrapped unchanged, so the hcall, return code, GSB
+/// element or table entry at fault stays visible.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An hcall failed, or was refused before it reached the L0.
+    #[error(transparent)]
+    Hcall(#[from] HcallError),
+    /// The vCPU state cache refused a value or an L0 buffer (the cache is unchanged).
+    #[error(transparent)]
+    State(#[from] StateError),
+    /// The guest's partition-scoped table refused an operation.
+    #[error(transparent)]
+    Radix(#[from] RadixError),
+    /// A buffer this crate builds or reads during setup is malformed.
+    #[error("guest state buffer: {0}")]
+    Gsb(#[from] GsbError),
+    /// L1 memory (run buffers, L2 RAM) could not be read or written.
+    #[error("L1 memory: {0}")]
+    Memory(#[from] MemoryError),
+    /// The L1 page allocator has no page left for a run buffer or a scratch page.
+    #[error("no free L1 page for {what}")]
+    OutOfPages {
+        /// What the page was for.
+        what: &'static str,
+    },
+    /// The L0 wants a run output buffer larger than this crate allocates (one 4 KiB page).
+    #[error("the L0 asks for a run output buffer of {min} bytes; at most {max} are supported")]
+    OutputBufferTooLarge {
+        /// RUN_OUTPUT_MIN_SIZE as the L0 answered it.
+        min: u64,
+        /// The largest size supported.
+        max: u64,
+    },
+    /// A run was refused because the caller's deadline (an L1 timebase value) has passed:
+    /// no future HDEC expiry could be given.
+    #[error("run refused: timebase {now:#x} is past the deadline {deadline:#x}")]
+    DeadlinePassed {
+        /// Timebase when the run was asked for.
+        now: u64,
+        /// The deadline.
+        deadline: u64,
+    },
+    /// The run output buffer lacks a register this exit must carry (a hostile or broken
+    /// L0); the exit cannot be decoded.
+    #[error("exit {trap:#x}: the run output buffer lacks {id}")]
+    IncompleteExit {
+        /// The trap.
+        trap: u64,
+        /// The missing register.
+        id: GuestStateId,
+    },
+    /// A RAM region is empty, misaligned, wraps, or overlaps another.
+    #[error("RAM region at gpa {gpa:#x} of {len:#x} bytes: {why}")]
+    BadRamRegion {
+        /// Its start.
+        gpa: u64,
+        /// Its length.
+        len: u64,
+        /// What is wrong.
+        why: &'static str,
+    },
+    /// A completion was given for an exit that does not take it (for example MMIO load
+    /// data after an hcall exit), or an MMIO exit whose instruction was not decoded.
+    #[error("cannot complete: {0}")]
+    NothingToComplete(&'static str),
+}

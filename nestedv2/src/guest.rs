@@ -1,0 +1,308 @@
+//! `Guest`: one L2 partition in the L0, its partition-scoped table and its RAM.
+
+use crate::error::Error;
+use crate::host::{Backend, NestedHost};
+use alloc::vec::Vec;
+use core::fmt;
+use papr_gsb::{GsbBuilder, GuestStateId, PartitionTable, Value};
+use papr_hcall::{GuestId, L1RealAddr, MemoryError, RealMemory, Target};
+use papr_mmu_radix::{
+    GuestRealAddr, Perms, RadixError, RadixTable, TableAlloc, TableMemory, GPA_LIMIT,
+};
+use spin::Mutex;
+
+/// 4 KiB.
+pub(crate) const PAGE: u64 = 0x1000;
+
+/// [`TableMemory`] over a [`RealMemory`]: the guest's radix table lives in L1 memory the L0
+/// reads through the same backend as the run buffers.
+///
+/// ```
+/// use papr_hcall::{RealMemory, L1RealAddr};
+/// use papr_mmu_radix::TableMemory;
+/// use papr_nestedv2::RealTableMemory;
+/// struct Ram(std::cell::RefCell<Vec<u8>>);
+/// impl RealMemory for Ram {
+///     fn read(&self, a: L1RealAddr, b: &mut [u8]) -> Result<(), papr_hcall::MemoryError> {
+///         b.copy_from_slice(&self.0.borrow()[a.0 as usize..][..b.len()]); Ok(())
+///     }
+///     fn write(&self, a: L1RealAddr, d: &[u8]) -> Result<(), papr_hcall::MemoryError> {
+///         self.0.borrow_mut()[a.0 as usize..][..d.len()].copy_from_slice(d); Ok(())
+///     }
+/// }
+/// let ram = Ram(std::cell::RefCell::new(vec![0; 64]));
+/// let mut t = RealTableMemory(&ram);
+/// t.write_u64(papr_mmu_radix::L1RealAddr(8), 0xC000_0000_0000_0187).unwrap();
+/// assert_eq!(ram.0.borrow()[8], 0xC0);
+/// assert_eq!(t.read_u64(papr_mmu_radix::L1RealAddr(8)).unwrap(), 0xC000_0000_0000_0187);
+/// ```
+#[derive(Debug, Clone)]
+pub struct RealTableMemory<M>(pub M);
+
+impl<M: RealMemory> TableMemory for RealTableMemory<M> {
+    fn read_u64(&self, addr: papr_mmu_radix::L1RealAddr) -> Result<u64, papr_mmu_radix::MemoryError> {
+        let mut b = [0u8; 8];
+        self.0
+            .read(L1RealAddr(addr.0), &mut b)
+            .map_err(|_| papr_mmu_radix::MemoryError { addr })?;
+        Ok(u64::from_be_bytes(b))
+    }
+    fn write_u64(
+        &mut self,
+        addr: papr_mmu_radix::L1RealAddr,
+        value: u64,
+    ) -> Result<(), papr_mmu_radix::MemoryError> {
+        self.0
+            .write(L1RealAddr(addr.0), &value.to_be_bytes())
+            .map_err(|_| papr_mmu_radix::MemoryError { addr })
+    }
+}
+
+/// A range of L2 RAM: guest real addresses `gpa..gpa+len` backed by L1 real addresses
+/// `l1..l1+len`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RamRegion {
+    /// First guest real address.
+    pub gpa: GuestRealAddr,
+    /// The L1 real address backing it.
+    pub l1: L1RealAddr,
+    /// Length in bytes (a multiple of 4 KiB).
+    pub len: u64,
+}
+
+impl RamRegion {
+    /// Whether `gpa` is inside the region.
+    pub const fn contains(&self, gpa: GuestRealAddr) -> bool {
+        gpa.0 >= self.gpa.0 && gpa.0 - self.gpa.0 < self.len
+    }
+    /// The L1 real address backing `gpa`, if inside.
+    pub const fn l1_of(&self, gpa: GuestRealAddr) -> Option<L1RealAddr> {
+        if self.contains(gpa) {
+            Some(L1RealAddr(self.l1.0 + (gpa.0 - self.gpa.0)))
+        } else {
+            None
+        }
+    }
+}
+
+/// The guest's partition-scoped table.
+pub(crate) type Table<P, A> = RadixTable<RealTableMemory<<P as Backend>::Memory>, A>;
+
+/// One L2 guest: created in the L0 with `H_GUEST_CREATE`, given a logical PVR for the
+/// negotiated mode and a partition-scoped radix table (registered with one guest-wide
+/// `H_GUEST_SET_STATE` of 0x0005 PARTITION_TABLE and 0x0003 LOGICAL_PVR), and RAM regions.
+///
+/// Deleted in the L0 (`H_GUEST_DELETE`, one guest, never delete-all) when dropped; a
+/// creation that fails part-way deletes what it created. [`Guest::delete`] reports the
+/// outcome instead. vCPUs borrow their guest, so it cannot go while they exist.
+///
+/// RAM is mapped lazily: the first access to a page faults (HDSI/HISI) and the run loop
+/// maps it ([`Guest::fault_in`]); [`Guest::map_all_ram`] maps everything at once.
+pub struct Guest<'h, P: Backend, A: TableAlloc> {
+    pub(crate) host: &'h NestedHost<P>,
+    id: GuestId,
+    pub(crate) table: Mutex<Table<P, A>>,
+    ram: Vec<RamRegion>,
+    deleted: bool,
+}
+
+impl<P: Backend, A: TableAlloc> fmt::Debug for Guest<'_, P, A> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Guest")
+            .field("id", &self.id)
+            .field("ram", &self.ram)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
+    /// Creates a guest: `H_GUEST_CREATE`, a radix table with pages from `tables`, then one
+    /// guest-wide `H_GUEST_SET_STATE` of PARTITION_TABLE {root, 52, 64 KiB} and the logical
+    /// PVR of the negotiated mode (2 hcalls after the create). On any failure the guest is
+    /// deleted again before the error is returned.
+    ///
+    /// # Errors
+    /// [`Error::Hcall`], [`Error::Radix`] (no root page), [`Error::OutOfPages`] (no scratch
+    /// page for the SET).
+    pub fn create(host: &'h NestedHost<P>, tables: A) -> Result<Self, Error> {
+        let id = host.hv.lock().create_guest()?;
+        match Self::setup(host, id, tables) {
+            Ok(table) => Ok(Self {
+                host,
+                id,
+                table: Mutex::new(table),
+                ram: Vec::new(),
+                deleted: false,
+            }),
+            Err(e) => {
+                // Best effort: the creation error is the one to report.
+                let _ = host.hv.lock().delete_guest(id);
+                Err(e)
+            }
+        }
+    }
+
+    fn setup(host: &NestedHost<P>, id: GuestId, tables: A) -> Result<Table<P, A>, Error> {
+        let table = RadixTable::new(RealTableMemory(host.mem.clone()), tables)?;
+        let [root, ea_bits, root_size] = table.pagetable_value().to_u64s();
+        let mut buf = [0u8; 64];
+        let mut b = GsbBuilder::new(&mut buf)?;
+        b.put(
+            GuestStateId::PARTITION_TABLE,
+            Value::PartitionTable(PartitionTable {
+                root,
+                ea_bits,
+                root_size,
+            }),
+        )?;
+        b.put_u32(GuestStateId::LOGICAL_PVR, host.mode().logical_pvr().0)?;
+        let len = b.finish();
+        let scratch = host.alloc_page("guest setup scratch")?;
+        let r = host.hv.lock().set_state(
+            Target::guest(id),
+            buf.get(..len).unwrap_or(&[]),
+            scratch,
+        );
+        host.free_page(scratch);
+        r?;
+        Ok(table)
+    }
+
+    /// The L0's id of the guest.
+    pub fn id(&self) -> GuestId {
+        self.id
+    }
+
+    /// The host.
+    pub fn host(&self) -> &'h NestedHost<P> {
+        self.host
+    }
+
+    /// The RAM regions.
+    pub fn ram(&self) -> &[RamRegion] {
+        &self.ram
+    }
+
+    /// Adds L2 RAM: `len` bytes at guest real `gpa`, backed by L1 real memory at `l1`.
+    /// Nothing is mapped yet (see [`Guest::fault_in`], [`Guest::map_all_ram`]).
+    ///
+    /// # Errors
+    /// [`Error::BadRamRegion`] when empty, not 4 KiB aligned, beyond 2^52, or overlapping.
+    pub fn add_ram(&mut self, gpa: GuestRealAddr, l1: L1RealAddr, len: u64) -> Result<(), Error> {
+        let bad = |why| Error::BadRamRegion {
+            gpa: gpa.0,
+            len,
+            why,
+        };
+        if len == 0 {
+            return Err(bad("empty"));
+        }
+        if gpa.0 % PAGE != 0 || l1.0 % PAGE != 0 || len % PAGE != 0 {
+            return Err(bad("not 4 KiB aligned"));
+        }
+        let end = gpa.0.checked_add(len).ok_or(bad("wraps"))?;
+        if end > GPA_LIMIT || l1.0.checked_add(len).is_none() {
+            return Err(bad("beyond the 52-bit guest real space"));
+        }
+        if self
+            .ram
+            .iter()
+            .any(|r| gpa.0 < r.gpa.0.saturating_add(r.len) && r.gpa.0 < end)
+        {
+            return Err(bad("overlaps another region"));
+        }
+        self.ram.push(RamRegion { gpa, l1, len });
+        Ok(())
+    }
+
+    /// The RAM region holding `gpa`.
+    pub fn region_of(&self, gpa: GuestRealAddr) -> Option<&RamRegion> {
+        self.ram.iter().find(|r| r.contains(gpa))
+    }
+
+    /// Whether `gpa` is L2 RAM (else an HDSI on it is MMIO).
+    pub fn is_ram(&self, gpa: GuestRealAddr) -> bool {
+        self.region_of(gpa).is_some()
+    }
+
+    /// Maps the 4 KiB page of RAM holding `gpa` (read/write/execute, R and C set). Returns
+    /// `false` if `gpa` is not RAM; a page already mapped (by another vCPU) is success.
+    ///
+    /// # Errors
+    /// [`Error::Radix`] (out of table pages, memory errors).
+    pub fn fault_in(&self, gpa: GuestRealAddr) -> Result<bool, Error> {
+        let Some(region) = self.region_of(gpa) else {
+            return Ok(false);
+        };
+        let page = gpa.align_down(PAGE);
+        let Some(l1) = region.l1_of(page) else {
+            return Ok(false);
+        };
+        match self.table.lock().map(
+            page,
+            papr_mmu_radix::L1RealAddr(l1.0),
+            PAGE,
+            Perms::RWX,
+        ) {
+            Ok(()) | Err(RadixError::Overlap { .. }) => Ok(true),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Maps every RAM region now, with the largest leaves alignment allows (no faults later).
+    ///
+    /// # Errors
+    /// [`Error::Radix`], e.g. `Overlap` when a page was already faulted in.
+    pub fn map_all_ram(&self) -> Result<(), Error> {
+        let mut t = self.table.lock();
+        for r in &self.ram {
+            t.map(r.gpa, papr_mmu_radix::L1RealAddr(r.l1.0), r.len, Perms::RWX)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` on the guest's radix table (locked): protect pages for dirty logging,
+    /// translate, unmap.
+    pub fn with_table<R>(&self, f: impl FnOnce(&mut Table<P, A>) -> R) -> R {
+        f(&mut self.table.lock())
+    }
+
+    /// Reads L2 guest real memory at `gpa` through the guest's table (the L0's view).
+    /// Returns `Ok(false)` when the page is not mapped.
+    ///
+    /// # Errors
+    /// [`Error::Radix`] (walk), [`Error::Memory`] (the bytes cross a page or are not L1 memory).
+    pub fn read_guest(&self, gpa: GuestRealAddr, buf: &mut [u8]) -> Result<bool, Error> {
+        let Some(t) = self.table.lock().translate(gpa)? else {
+            return Ok(false);
+        };
+        let room = t.size.bytes() - (gpa.0 - t.page.0);
+        if buf.len() as u64 > room {
+            return Err(Error::Memory(MemoryError::OutOfRange {
+                addr: t.l1_ra.0,
+                len: buf.len() as u64,
+            }));
+        }
+        self.host.mem.read(L1RealAddr(t.l1_ra.0), buf)?;
+        Ok(true)
+    }
+
+    /// Deletes the guest in the L0 now and reports the outcome (dropping does the same,
+    /// silently).
+    ///
+    /// # Errors
+    /// [`Error::Hcall`] from `H_GUEST_DELETE`.
+    pub fn delete(mut self) -> Result<(), Error> {
+        self.deleted = true;
+        self.host.hv.lock().delete_guest(self.id)?;
+        Ok(())
+    }
+}
+
+impl<P: Backend, A: TableAlloc> Drop for Guest<'_, P, A> {
+    fn drop(&mut self) {
+        if !self.deleted {
+            let _ = self.host.hv.lock().delete_guest(self.id);
+        }
+    }
+}

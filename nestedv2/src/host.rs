@@ -1,0 +1,167 @@
+//! `NestedHost`: the L1's one handle on the L0 (capabilities, shared hcall API).
+
+use crate::clock::Clock;
+use crate::error::Error;
+use core::fmt;
+use papr_hcall::{Capabilities, Delay, Hcall, Mode, Negotiated, NestedHv, RealMemory};
+use papr_mmu_radix::{TableAlloc, TableSize};
+use spin::Mutex;
+
+/// The types a [`NestedHost`] is built from, bundled so that `Guest` and `Vcpu` carry one
+/// parameter instead of five. Implemented for the tuple `(H, M, D, C, B)`.
+///
+/// * `Hcall`, `Memory`, `Delay` — the [`NestedHv`] backends (`Memory` must be `Clone`: the
+///   run loop reads L2 instructions and writes radix tables through its own copy; every
+///   backend here is a handle: `IdentityMemory`, `VmRealMemory<GuestMemoryMmap>`, `&T`);
+/// * `Clock` — the timebase ([`Clock`]);
+/// * `Pages` — where 4 KiB L1 pages for run buffers and setup scratch come from (any
+///   [`TableAlloc`], e.g. `papr_mmu_radix::PoolAlloc`; only [`TableSize::Dir`] is asked for).
+pub trait Backend {
+    /// The hcall seam.
+    type Hcall: Hcall;
+    /// L1 real memory as the L0 sees it.
+    type Memory: RealMemory + Clone;
+    /// Busy-wait policy.
+    type Delay: Delay;
+    /// The timebase.
+    type Clock: Clock;
+    /// L1 page allocator for run buffers.
+    type Pages: TableAlloc;
+}
+
+impl<H: Hcall, M: RealMemory + Clone, D: Delay, C: Clock, B: TableAlloc> Backend
+    for (H, M, D, C, B)
+{
+    type Hcall = H;
+    type Memory = M;
+    type Delay = D;
+    type Clock = C;
+    type Pages = B;
+}
+
+/// The hcall API of a host.
+pub type Hv<P> = NestedHv<<P as Backend>::Hcall, <P as Backend>::Memory, <P as Backend>::Delay>;
+
+/// The L1's handle on the L0: negotiated capabilities, the typed hcall API, the clock and
+/// the L1 page allocator, shared by every [`Guest`](crate::Guest) and [`Vcpu`](crate::Vcpu)
+/// created from it (they borrow it).
+///
+/// # Sharing
+/// The [`NestedHv`] (which tracks what exists in the L0) and the page allocator sit in
+/// `spin::Mutex`es: no_std, no OS, no allocation, and `Sync` when the backends are
+/// `Send`, so vCPUs of one guest can run on different L1 threads. Each hcall takes the
+/// lock for the length of one call (an `H_GUEST_RUN_VCPU` for the length of the run, so on
+/// an L1 with several CPUs, run vCPUs from per-CPU hosts or accept the serialisation —
+/// the L0 is single-threaded per L1 CPU anyway). `&mut` borrows were the alternative; they
+/// would forbid a `Guest` from deleting itself on drop while vCPUs borrow it.
+///
+/// ```
+/// use papr_hcall::*;
+/// use papr_mmu_radix::PoolAlloc;
+/// use papr_nestedv2::{ManualClock, NestedHost};
+/// let mut h = MockHcall::new();
+/// h.expect_hcall().withf(|&op, _| op == opcode::H_GUEST_GET_CAPABILITIES)
+///     .return_const(HcallOutput::ok(0x6000_0000_0000_0000));
+/// h.expect_hcall().withf(|&op, a| op == opcode::H_GUEST_SET_CAPABILITIES && a[1] == 0x6000_0000_0000_0000)
+///     .return_const(HcallOutput::ok(0));
+/// let mem = MockRealMemory::new();
+/// let pages = PoolAlloc::<1>::new(papr_mmu_radix::L1RealAddr(0x10_0000), 0x1_0000).unwrap();
+/// let host = NestedHost::negotiate(NestedHv::new(h, &mem, NoDelay), ManualClock::new(0), pages,
+///     Capabilities::MODES)?;
+/// assert_eq!(host.mode(), Mode::Power10);
+/// # Ok::<(), papr_nestedv2::Error>(())
+/// ```
+pub struct NestedHost<P: Backend> {
+    pub(crate) hv: Mutex<Hv<P>>,
+    pub(crate) mem: P::Memory,
+    pub(crate) clock: P::Clock,
+    pub(crate) pages: Mutex<P::Pages>,
+    negotiated: Negotiated,
+}
+
+impl<P: Backend> fmt::Debug for NestedHost<P> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NestedHost")
+            .field("negotiated", &self.negotiated)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<H, M, D, C, B> NestedHost<(H, M, D, C, B)>
+where
+    H: Hcall,
+    M: RealMemory + Clone,
+    D: Delay,
+    C: Clock,
+    B: TableAlloc,
+{
+    /// `H_GUEST_GET_CAPABILITIES`, then `H_GUEST_SET_CAPABILITIES` of the modes both the L0
+    /// and `supported` have (as Linux does); L2s run in the highest of them.
+    ///
+    /// # Errors
+    /// [`Error::Hcall`] (including `HcallError::NoCommonMode`).
+    pub fn negotiate(
+        mut hv: NestedHv<H, M, D>,
+        clock: C,
+        pages: B,
+        supported: Capabilities,
+    ) -> Result<Self, Error> {
+        let negotiated = hv.negotiate(supported)?;
+        let mem = hv.memory().clone();
+        Ok(Self {
+            hv: Mutex::new(hv),
+            mem,
+            clock,
+            pages: Mutex::new(pages),
+            negotiated,
+        })
+    }
+}
+
+impl<P: Backend> NestedHost<P> {
+    /// What was offered and set.
+    pub fn negotiated(&self) -> Negotiated {
+        self.negotiated
+    }
+
+    /// The processor mode L2s run in (the highest common one).
+    pub fn mode(&self) -> Mode {
+        self.negotiated.mode
+    }
+
+    /// The clock.
+    pub fn clock(&self) -> &P::Clock {
+        &self.clock
+    }
+
+    /// L1 memory.
+    pub fn memory(&self) -> &P::Memory {
+        &self.mem
+    }
+
+    /// Runs `f` with the hcall API locked (for calls this crate does not wrap, or to read
+    /// the backend, e.g. a `CountingHcall`'s counts).
+    pub fn with_hv<R>(&self, f: impl FnOnce(&mut Hv<P>) -> R) -> R {
+        f(&mut self.hv.lock())
+    }
+
+    /// Runs `f` with the L1 page allocator locked.
+    pub fn with_pages<R>(&self, f: impl FnOnce(&mut P::Pages) -> R) -> R {
+        f(&mut self.pages.lock())
+    }
+
+    /// A 4 KiB L1 page for `what`.
+    pub(crate) fn alloc_page(&self, what: &'static str) -> Result<papr_hcall::L1RealAddr, Error> {
+        self.pages
+            .lock()
+            .alloc(TableSize::Dir)
+            .map(|a| papr_hcall::L1RealAddr(a.0))
+            .ok_or(Error::OutOfPages { what })
+    }
+
+    pub(crate) fn free_page(&self, at: papr_hcall::L1RealAddr) {
+        self.pages
+            .lock()
+            .free(papr_mmu_radix::L1RealAddr(at.0), TableSize::Dir);
+    }
+}
