@@ -61,8 +61,7 @@ impl TimebaseSpin {
     /// Reads the timebase.
     pub fn now() -> u64 {
         let tb: u64;
-        // SAFETY: `mftb` reads the timebase register; it has no side effects and touches
-        // no memory.
+        // SAFETY: `mftb` only reads the timebase register: no side effects, no memory access.
         unsafe { core::arch::asm!("mftb {0}", out(reg) tb, options(nomem, nostack)) };
         tb
     }

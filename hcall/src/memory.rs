@@ -100,8 +100,7 @@ impl RealMemory for IdentityMemory {
         if core::ptr::eq(src, buf.as_ptr()) {
             return Ok(());
         }
-        // SAFETY: `new`'s contract makes `addr..addr+len` (checked just above to lie inside
-        // `start..end`) readable at the same pointer value; `ptr::copy` allows overlap.
+        // SAFETY: `new`'s contract makes the range (checked above to lie in `start..end`) readable at the same pointer value; `ptr::copy` allows overlap.
         unsafe { core::ptr::copy(src, buf.as_mut_ptr(), buf.len()) };
         Ok(())
     }
@@ -112,8 +111,7 @@ impl RealMemory for IdentityMemory {
         if core::ptr::eq(dst, data.as_ptr()) {
             return Ok(());
         }
-        // SAFETY: `new`'s contract makes `addr..addr+len` (checked above) writable at the same
-        // pointer value with no live reference over it; `ptr::copy` allows overlap.
+        // SAFETY: `new`'s contract makes the range (checked above) writable at the same pointer value with no live reference over it; `ptr::copy` allows overlap.
         unsafe { core::ptr::copy(data.as_ptr(), dst, data.len()) };
         Ok(())
     }
@@ -155,8 +153,7 @@ mod tests {
     fn identity_memory_bounds_and_copies() {
         let mut backing = [0u8; 64];
         let base = backing.as_mut_ptr() as u64;
-        // SAFETY: `backing` is live, readable and writable for the whole test, and no
-        // reference to it is used while the memory is accessed through `m`.
+        // SAFETY: `backing` is live and writable for the whole test; no reference to it is used while `m` accesses it.
         let m = unsafe { IdentityMemory::new(base, base + 64) };
         m.write(L1RealAddr(base + 8), &[1, 2, 3]).unwrap();
         let mut out = [0u8; 4];

@@ -28,12 +28,11 @@ impl Hcall for Sc1 {
             u64,
             u64,
         );
-        // SAFETY: `sc 1` transfers control to the hypervisor, which returns to the next
-        // instruction having changed only the registers declared here as outputs or clobbers
-        // (PAPR hcall convention) and memory (asm! assumes memory may change, as no `nomem`
-        // or `readonly` option is given). The stack is not touched (`nostack`). Any buffer
-        // an opcode makes the L0 access is the caller's responsibility, checked by the typed
-        // API before the call.
+        // `sc 1` transfers control to the hypervisor, which returns to the next instruction
+        // having changed only the registers declared below as outputs or clobbers (PAPR hcall
+        // convention) and memory (no `nomem`/`readonly` option, so the compiler assumes memory
+        // may change). Buffers an opcode makes the L0 access are checked by the typed API.
+        // SAFETY: the stack is untouched (`nostack`); every register the L0 may change is declared.
         unsafe {
             asm!(
                 "sc 1",

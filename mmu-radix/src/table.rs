@@ -790,5 +790,5 @@ fn update_entry<M: TableMemory + ?Sized>(
 }
 
 #[cfg(test)]
-#[path = "table_tests.rs"]
+#[path = "tests/table.rs"]
 mod tests;

@@ -55,9 +55,8 @@ impl IdentityMemory {
 
     fn atomic(&self, addr: L1RealAddr) -> Result<&AtomicU64, MemoryError> {
         let p = self.cell(addr, 8)?;
-        // SAFETY: `cell` checked that `addr..addr + 8` is inside the window, which the
-        // contract of `new` makes mapped, writable and free of Rust references; the address
-        // is 8-byte aligned, as `AtomicU64` needs.
+        // `cell` checked that `addr..addr + 8` is inside the window and 8-byte aligned.
+        // SAFETY: `new`'s contract makes the window mapped, writable and free of Rust references; aligned for `AtomicU64`.
         Ok(unsafe { &*p.cast::<AtomicU64>() })
     }
 }
@@ -95,8 +94,7 @@ impl TableMemory for IdentityMemory {
         // `len` is at most the window length, which is mapped memory, so it fits in usize.
         #[allow(clippy::cast_possible_truncation)]
         let n = len as usize;
-        // SAFETY: `cell` checked that `addr..addr + len` is inside the window; `new`'s
-        // contract makes it mapped, writable and free of Rust references.
+        // SAFETY: `cell` checked the range is inside the window, which `new`'s contract makes mapped, writable and unaliased.
         unsafe { core::ptr::write_bytes(p, 0, n) };
         Ok(())
     }
