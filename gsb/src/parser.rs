@@ -4,6 +4,7 @@ use crate::builder::{ELEMENT_HEADER_SIZE, HEADER_SIZE};
 use crate::error::GsbError;
 use crate::id::{Access, GuestStateId, Scope, ValueKind};
 use crate::set::GsidSet;
+use crate::table::TABLE;
 use crate::value::Value;
 
 /// What a parse checks beyond the structure (which is always checked: header, every element
@@ -232,11 +233,20 @@ impl<'a> Gsb<'a> {
         offset: usize,
         seen: &mut GsidSet,
     ) -> Result<(), GsbError> {
-        let info = id.info().ok_or(GsbError::UnknownId {
-            index,
-            offset,
-            id: id.0,
-        })?;
+        let Some(bit) = id.index() else {
+            return Err(GsbError::UnknownId {
+                index,
+                offset,
+                id: id.0,
+            });
+        };
+        let Some(info) = TABLE.get(bit) else {
+            return Err(GsbError::UnknownId {
+                index,
+                offset,
+                id: id.0,
+            });
+        };
         let len = u16::try_from(value.len()).unwrap_or(u16::MAX);
         if id == GuestStateId::BLANK {
             return if len == 0 || policy.blank_any_len {
@@ -251,17 +261,15 @@ impl<'a> Gsb<'a> {
                 })
             };
         }
-        let size_ok = if policy.heir_any_width {
-            id.accepts_len(len)
-        } else {
-            info.size() == len
-        };
+        let size = info.size();
+        let size_ok =
+            size == len || (policy.heir_any_width && id == GuestStateId::HEIR && len == 8);
         if !size_ok {
             return Err(GsbError::SizeMismatch {
                 index,
                 offset,
                 id,
-                expected: info.size(),
+                expected: size,
                 found: len,
             });
         }
@@ -278,7 +286,7 @@ impl<'a> Gsb<'a> {
                 });
             }
         }
-        if policy.reject_duplicates && !seen.insert(id) {
+        if policy.reject_duplicates && !seen.insert_index(bit) {
             return Err(GsbError::Duplicate { index, id });
         }
         Ok(())

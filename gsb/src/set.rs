@@ -115,13 +115,22 @@ impl GsidSet {
     /// `id` is undefined and so cannot be a member).
     #[inline]
     pub fn insert(&mut self, id: GuestStateId) -> bool {
-        let was = self.contains(id);
         match id.index() {
-            Some(i) => {
-                if let Some(w) = self.bits.get_mut(i / 64) {
-                    *w |= 1 << (i % 64);
-                }
-                !was
+            Some(bit) => self.insert_index(bit),
+            None => false,
+        }
+    }
+
+    /// Adds the id with dense bit index `bit` (already known to be < GSID_COUNT); returns
+    /// whether it was newly added.
+    #[inline]
+    pub(crate) fn insert_index(&mut self, bit: usize) -> bool {
+        match self.bits.get_mut(bit / 64) {
+            Some(w) => {
+                let mask = 1u64 << (bit % 64);
+                let new = *w & mask == 0;
+                *w |= mask;
+                new
             }
             None => false,
         }
@@ -130,13 +139,18 @@ impl GsidSet {
     /// Removes `id`; returns whether it was a member.
     #[inline]
     pub fn remove(&mut self, id: GuestStateId) -> bool {
-        let was = self.contains(id);
-        if let Some(i) = id.index() {
-            if let Some(w) = self.bits.get_mut(i / 64) {
-                *w &= !(1 << (i % 64));
+        let Some(bit) = id.index() else {
+            return false;
+        };
+        match self.bits.get_mut(bit / 64) {
+            Some(w) => {
+                let mask = 1u64 << (bit % 64);
+                let was = *w & mask != 0;
+                *w &= !mask;
+                was
             }
+            None => false,
         }
-        was
     }
 
     /// Whether `id` is a member.
