@@ -5,7 +5,7 @@ use core::sync::atomic::{AtomicU64, Ordering};
 /// The L1's timebase (512 MHz on POWER9/10/11 and QEMU `pseries`).
 ///
 /// HDEC_EXPIRY_TB and deadlines are absolute values of this clock. Backends:
-/// [`TimebaseClock`] (`mftb`, powerpc64 only), [`ManualClock`] (tests and benchmarks: time
+/// `TimebaseClock` (`mftb`, powerpc64 only), [`ManualClock`] (tests and benchmarks: time
 /// moves only when told), and `MockClock` (feature `mock`).
 ///
 /// ```

@@ -90,7 +90,7 @@ pub enum Exit {
         /// For a decoded store: the value written ([`MmioAccess::store_value`]).
         data: Option<u64>,
         /// The faulting instruction word, when it could be fetched (the L2 runs with
-        /// MSR[IR] = 0 and the page is mapped); `None` otherwise.
+        /// MSR\[IR\] = 0 and the page is mapped); `None` otherwise.
         insn: Option<u32>,
         /// The decoded instruction, when `insn` is an integer load/store this crate knows.
         access: Option<MmioAccess>,
@@ -308,6 +308,7 @@ impl Exit {
 mod tests {
     use super::*;
     use papr_gsb::GsbBuilder;
+    use std::vec::Vec;
 
     fn state_with(elems: &[(GuestStateId, u64)]) -> VcpuState {
         let mut s = VcpuState::new();
@@ -386,7 +387,10 @@ mod tests {
         ]);
         assert!(matches!(
             Exit::decode(0xE00, &s, ram).unwrap(),
-            Exit::PageFault { gpa: GuestRealAddr(0x5123), .. }
+            Exit::PageFault {
+                gpa: GuestRealAddr(0x5123),
+                ..
+            }
         ));
         // missing HDSISR / ASDR
         let s = state_with(&[(GuestStateId::HDAR, 1)]);
@@ -430,7 +434,8 @@ mod tests {
         );
         let mut out = [0u8; 64];
         let mut b = GsbBuilder::new(&mut out).unwrap();
-        b.put_raw(GuestStateId::HEIR, &0x7c00_07feu32.to_be_bytes()).unwrap();
+        b.put_raw(GuestStateId::HEIR, &0x7c00_07feu32.to_be_bytes())
+            .unwrap();
         b.put_u64(GuestStateId::NIA, 0x80).unwrap();
         let n = b.finish();
         let mut s = VcpuState::new();

@@ -40,7 +40,10 @@ pub(crate) const PAGE: u64 = 0x1000;
 pub struct RealTableMemory<M>(pub M);
 
 impl<M: RealMemory> TableMemory for RealTableMemory<M> {
-    fn read_u64(&self, addr: papr_mmu_radix::L1RealAddr) -> Result<u64, papr_mmu_radix::MemoryError> {
+    fn read_u64(
+        &self,
+        addr: papr_mmu_radix::L1RealAddr,
+    ) -> Result<u64, papr_mmu_radix::MemoryError> {
         let mut b = [0u8; 8];
         self.0
             .read(L1RealAddr(addr.0), &mut b)
@@ -93,7 +96,8 @@ pub(crate) type Table<P, A> = RadixTable<RealTableMemory<<P as Backend>::Memory>
 /// `H_GUEST_SET_STATE` of 0x0005 PARTITION_TABLE and 0x0003 LOGICAL_PVR), and RAM regions.
 ///
 /// Deleted in the L0 (`H_GUEST_DELETE`, one guest, never delete-all) when dropped; a
-/// creation that fails part-way deletes what it created. [`Guest::delete`] reports the
+/// creation that fails part-way deletes what it created (each with a second attempt if the
+/// first delete fails). [`Guest::delete`] reports the
 /// outcome instead. vCPUs borrow their guest, so it cannot go while they exist.
 ///
 /// RAM is mapped lazily: the first access to a page faults (HDSI/HISI) and the run loop
@@ -135,8 +139,11 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
                 deleted: false,
             }),
             Err(e) => {
-                // Best effort: the creation error is the one to report.
-                let _ = host.hv.lock().delete_guest(id);
+                // Best effort, two attempts: the creation error is the one to report.
+                let mut hv = host.hv.lock();
+                if hv.delete_guest(id).is_err() {
+                    let _ = hv.delete_guest(id);
+                }
                 Err(e)
             }
         }
@@ -158,11 +165,10 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
         b.put_u32(GuestStateId::LOGICAL_PVR, host.mode().logical_pvr().0)?;
         let len = b.finish();
         let scratch = host.alloc_page("guest setup scratch")?;
-        let r = host.hv.lock().set_state(
-            Target::guest(id),
-            buf.get(..len).unwrap_or(&[]),
-            scratch,
-        );
+        let r = host
+            .hv
+            .lock()
+            .set_state(Target::guest(id), buf.get(..len).unwrap_or(&[]), scratch);
         host.free_page(scratch);
         r?;
         Ok(table)
@@ -197,7 +203,7 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
         if len == 0 {
             return Err(bad("empty"));
         }
-        if gpa.0 % PAGE != 0 || l1.0 % PAGE != 0 || len % PAGE != 0 {
+        if !gpa.0.is_multiple_of(PAGE) || !l1.0.is_multiple_of(PAGE) || !len.is_multiple_of(PAGE) {
             return Err(bad("not 4 KiB aligned"));
         }
         let end = gpa.0.checked_add(len).ok_or(bad("wraps"))?;
@@ -238,12 +244,11 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
         let Some(l1) = region.l1_of(page) else {
             return Ok(false);
         };
-        match self.table.lock().map(
-            page,
-            papr_mmu_radix::L1RealAddr(l1.0),
-            PAGE,
-            Perms::RWX,
-        ) {
+        match self
+            .table
+            .lock()
+            .map(page, papr_mmu_radix::L1RealAddr(l1.0), PAGE, Perms::RWX)
+        {
             Ok(()) | Err(RadixError::Overlap { .. }) => Ok(true),
             Err(e) => Err(e.into()),
         }
@@ -293,8 +298,9 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
     /// # Errors
     /// [`Error::Hcall`] from `H_GUEST_DELETE`.
     pub fn delete(mut self) -> Result<(), Error> {
-        self.deleted = true;
+        // On failure `deleted` stays false and the drop below tries once more.
         self.host.hv.lock().delete_guest(self.id)?;
+        self.deleted = true;
         Ok(())
     }
 }
@@ -302,7 +308,11 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
 impl<P: Backend, A: TableAlloc> Drop for Guest<'_, P, A> {
     fn drop(&mut self) {
         if !self.deleted {
-            let _ = self.host.hv.lock().delete_guest(self.id);
+            // Two attempts: a transient failure must not leak the guest in the L0.
+            let mut hv = self.host.hv.lock();
+            if hv.delete_guest(self.id).is_err() {
+                let _ = hv.delete_guest(self.id);
+            }
         }
     }
 }

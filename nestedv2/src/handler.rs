@@ -26,9 +26,9 @@ impl HcallReturn {
 
     /// Adds the next output register (r4, then r5, …); ignored past r12.
     #[must_use]
-    pub const fn with(mut self, value: u64) -> Self {
-        if (self.len as usize) < self.values.len() {
-            self.values[self.len as usize] = value;
+    pub fn with(mut self, value: u64) -> Self {
+        if let Some(slot) = self.values.get_mut(usize::from(self.len)) {
+            *slot = value;
             self.len += 1;
         }
         self

@@ -209,7 +209,10 @@ mod tests {
         ];
         for (p, size, w, s) in cases {
             let a = MmioAccess::decode(d(p, 5, 4, 8)).unwrap();
-            assert_eq!((a.size, a.is_write, a.sign_extend, a.reg, a.update), (size, w, s, 5, None));
+            assert_eq!(
+                (a.size, a.is_write, a.sign_extend, a.reg, a.update),
+                (size, w, s, 5, None)
+            );
             let u = MmioAccess::decode(d(p + 1, 5, 4, 8)).unwrap();
             assert_eq!(u.update, Some(4));
             // invalid update forms

@@ -1,0 +1,599 @@
+//! End to end over the software L0 (`papr_hcall::sim::SoftL0`): the full lifecycle, every
+//! exit kind, exact hcall counts, and fault injection at every call site.
+#![cfg(feature = "sim")]
+#![allow(
+    clippy::indexing_slicing,
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic
+)]
+
+use papr_hcall::sim::{Injection, L2Action, SoftL0};
+use papr_hcall::{
+    opcode, Capabilities, CountingHcall, NestedHv, NoDelay, RealMemory, VmRealMemory,
+};
+use papr_mmu_radix::PoolAlloc;
+use papr_nestedv2::*;
+use vm_memory::{GuestAddress, GuestMemoryMmap};
+
+type Mem = VmRealMemory<GuestMemoryMmap<()>>;
+type L0 = SoftL0<Mem>;
+
+/// The L1 timebase is the software L0's.
+struct SimClock<'a>(&'a L0);
+impl Clock for SimClock<'_> {
+    fn now(&self) -> u64 {
+        self.0.timebase()
+    }
+}
+
+type Host<'a> = NestedHost<(
+    CountingHcall<&'a L0>,
+    Mem,
+    NoDelay,
+    SimClock<'a>,
+    PoolAlloc<4>,
+)>;
+
+const PAGES: u64 = 0x10_0000; // 1 MiB of buffer pages
+const TABLES: u64 = 0x20_0000; // 2 MiB of table pages
+const RAM_L1: u64 = 0x100_0000; // L2 RAM backing
+const RAM_LEN: u64 = 0x100_0000;
+const MMIO: u64 = 0x1000_0000;
+const MSR0: u64 = 0x8000_0000_0000_0003; // SF | RI | LE, real mode
+
+fn memory() -> Mem {
+    VmRealMemory(GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(0), 0x200_0000)]).unwrap())
+}
+
+fn host(l0: &L0) -> Result<Host<'_>, Error> {
+    let pages = PoolAlloc::<4>::new(papr_mmu_radix::L1RealAddr(PAGES), 0x10_0000).unwrap();
+    NestedHost::negotiate(
+        NestedHv::new(CountingHcall::new(l0), l0.memory().clone(), NoDelay),
+        SimClock(l0),
+        pages,
+        Capabilities::MODES,
+    )
+}
+
+fn tables() -> PoolAlloc<8> {
+    PoolAlloc::<8>::new(papr_mmu_radix::L1RealAddr(TABLES), 0x20_0000).unwrap()
+}
+
+fn hcalls(h: &Host<'_>) -> (u64, u64, u64, u64) {
+    h.with_hv(|hv| {
+        let c = hv.hcall();
+        (
+            c.count(opcode::H_GUEST_RUN_VCPU),
+            c.count(opcode::H_GUEST_GET_STATE),
+            c.count(opcode::H_GUEST_SET_STATE),
+            c.total(),
+        )
+    })
+}
+
+/// Writes instruction `word` (little-endian, as the L2 runs LE) at L2 real `gpa`.
+fn put_insn(mem: &Mem, gpa: u64, word: u32) {
+    mem.write(L1RealAddr(RAM_L1 + gpa), &word.to_le_bytes())
+        .unwrap();
+}
+
+#[derive(Default)]
+struct Vmm {
+    seen: Vec<Exit>,
+}
+
+impl ExitHandler for Vmm {
+    fn handle(&mut self, exit: &Exit) -> Action {
+        self.seen.push(*exit);
+        match *exit {
+            Exit::Hcall { nr: 0xDEAD, .. } => Action::Stop,
+            Exit::Hcall { nr, .. } => Action::HcallReturn(HcallReturn::status(0).with(nr)),
+            Exit::Mmio {
+                is_write: false, ..
+            } => Action::MmioComplete { value: 0xAB },
+            Exit::Mmio { .. } => Action::MmioComplete { value: 0 },
+            Exit::EmulationAssist { .. } => Action::InjectProgram,
+            _ => Action::Stop,
+        }
+    }
+}
+
+#[test]
+fn lifecycle_every_exit_kind_and_exact_hcall_counts() {
+    let l0 = SoftL0::new(memory());
+    let mem = l0.memory().clone();
+    let host = host(&l0).unwrap();
+    assert_eq!(host.mode(), papr_hcall::Mode::Power10);
+    let mut guest = Guest::create(&host, tables()).unwrap();
+    let g = guest.id().0;
+    assert_eq!(l0.guests(), vec![g]);
+    guest
+        .add_ram(GuestRealAddr(0), L1RealAddr(RAM_L1), RAM_LEN)
+        .unwrap();
+    // Code page: mapped up front so MMIO instructions can be read.
+    assert!(guest.fault_in(GuestRealAddr(0)).unwrap());
+    let before_vcpu = hcalls(&host);
+    let mut vcpu = guest.create_vcpu(0, MSR0).unwrap();
+    let after_vcpu = hcalls(&host);
+    // CREATE_VCPU + GET 0x0002 + one SET of both run buffers.
+    assert_eq!(after_vcpu.3 - before_vcpu.3, 3);
+
+    // NIA advances by 4 per action; instructions for the MMIO actions:
+    put_insn(&mem, 12, 0x80a4_0000); // lwz r5,0(r4)
+    put_insn(&mem, 16, 0x90c4_0008); // stw r6,8(r4)
+    l0.set_program(
+        g,
+        0,
+        vec![
+            L2Action::Hcall {
+                nr: 0x58,
+                args: [1, 2, 3, 4, 5, 6, 7, 8, 9],
+            }, // nia 0
+            L2Action::Load {
+                gpa: 0x1000,
+                size: 8,
+            }, // nia 4
+            L2Action::Store {
+                gpa: 0x2000,
+                size: 8,
+                value: 7,
+            }, // nia 8
+            L2Action::Load { gpa: MMIO, size: 4 }, // nia 12
+            L2Action::Store {
+                gpa: MMIO + 8,
+                size: 4,
+                value: 0x1234,
+            }, // nia 16
+            L2Action::EmulationAssist { heir: 0x7c00_07fe }, // nia 20
+            L2Action::WaitHdec,
+            L2Action::Fetch { gpa: 0x3000 },
+            L2Action::Hcall {
+                nr: 0xDEAD,
+                args: [0; 9],
+            },
+        ],
+    )
+    .unwrap();
+
+    // First run: hcall exit. First run carries NIA, MSR, LPCR, HDEC.
+    let e = vcpu.run().unwrap();
+    assert_eq!(
+        e,
+        Exit::Hcall {
+            nr: 0x58,
+            args: [1, 2, 3, 4, 5, 6, 7, 8, 9]
+        }
+    );
+    vcpu.complete_hcall(HcallReturn::status(0));
+    // GPR6 is what the MMIO store will write.
+    vcpu.state_mut().set_gpr6(0xFFFF_1234);
+
+    // Steady state, one exit at a time, with exact hcall counts.
+    let step = |vcpu: &mut Vcpu<'_, '_, _, _>| {
+        let before = hcalls(&host);
+        let e = vcpu.run().unwrap();
+        let after = hcalls(&host);
+        (e, after.3 - before.3, after.1 - before.1)
+    };
+    // Load from unmapped RAM: a page fault, handled internally; 1 hcall.
+    let (e, n, _) = step(&mut vcpu);
+    assert_eq!(
+        e,
+        Exit::PageFault {
+            gpa: GuestRealAddr(0x1000),
+            hdsisr: 0x4000_0000,
+            is_write: false
+        }
+    );
+    assert_eq!(n, 1);
+    assert!(vcpu.handle_internal(&e).unwrap());
+    // The load retries and succeeds; the store faults.
+    let (e, n, _) = step(&mut vcpu);
+    assert_eq!(
+        e,
+        Exit::PageFault {
+            gpa: GuestRealAddr(0x2000),
+            hdsisr: 0x4200_0000,
+            is_write: true
+        }
+    );
+    assert_eq!(n, 1);
+    assert!(vcpu.handle_internal(&e).unwrap());
+    // MMIO load: 1 hcall, instruction decoded from L2 RAM.
+    let (e, n, gets) = step(&mut vcpu);
+    let Exit::Mmio {
+        gpa,
+        size,
+        is_write,
+        data,
+        insn,
+        access,
+        nia,
+    } = e
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        (gpa, size, is_write, data, insn, nia),
+        (
+            GuestRealAddr(MMIO),
+            Some(4),
+            false,
+            None,
+            Some(0x80a4_0000),
+            12
+        )
+    );
+    assert_eq!(access.unwrap().reg, 5);
+    assert_eq!((n, gets), (1, 0));
+    vcpu.complete_mmio(0xAB).unwrap();
+    assert_eq!(
+        vcpu.state().cached(papr_gsb::GuestStateId::GPR5),
+        Some(0xAB)
+    );
+    // MMIO store: RUN + one GET of the source register.
+    let (e, n, gets) = step(&mut vcpu);
+    let Exit::Mmio {
+        gpa,
+        size,
+        is_write,
+        data,
+        ..
+    } = e
+    else {
+        panic!("{e:?}")
+    };
+    assert_eq!(
+        (gpa, size, is_write, data),
+        (GuestRealAddr(MMIO + 8), Some(4), true, Some(0xFFFF_1234))
+    );
+    assert_eq!((n, gets), (2, 1));
+    vcpu.complete_mmio(0).unwrap();
+    // Emulation assist: inject a program interrupt (NIA and MSR came with the exit: no GET).
+    let (e, n, _) = step(&mut vcpu);
+    assert_eq!(
+        e,
+        Exit::EmulationAssist {
+            heir: 0x7c00_07fe,
+            nia: 20
+        }
+    );
+    assert_eq!(n, 1);
+    let before = hcalls(&host);
+    vcpu.inject_program(program::ILLEGAL).unwrap();
+    assert_eq!(hcalls(&host).3, before.3);
+    assert_eq!(vcpu.state().cached(papr_gsb::GuestStateId::SRR0), Some(20));
+    assert_eq!(
+        vcpu.state().cached(papr_gsb::GuestStateId::NIA),
+        Some(0x700)
+    );
+    // HDEC: 1 hcall.
+    let (e, n, _) = step(&mut vcpu);
+    assert_eq!((e, n), (Exit::Hdec, 1));
+    // Fetch from an unmapped RAM page, then the stop hcall: through the run loop.
+    let mut vmm = Vmm::default();
+    let last = vcpu.run_loop(&mut vmm).unwrap();
+    assert_eq!(
+        last,
+        Exit::Hcall {
+            nr: 0xDEAD,
+            args: [0; 9]
+        }
+    );
+    assert_eq!(vmm.seen, vec![last]); // the HISI was handled internally
+    let s = vcpu.stats();
+    assert_eq!(s.count(ExitKind::Hcall), 2);
+    assert_eq!(s.count(ExitKind::PageFault), 2);
+    assert_eq!(s.count(ExitKind::Mmio), 2);
+    assert_eq!(s.count(ExitKind::EmulationAssist), 1);
+    assert_eq!(s.count(ExitKind::Hdec), 1);
+    assert_eq!(s.count(ExitKind::InstructionFault), 1);
+    assert!(!s.to_string().is_empty());
+    assert!(l0.would_abort().is_empty(), "{:?}", l0.would_abort());
+    drop(vcpu);
+    guest.delete().unwrap();
+    assert!(l0.guests().is_empty());
+}
+
+#[test]
+fn steady_state_hcall_exits_cost_one_hcall_each() {
+    let l0 = SoftL0::new(memory());
+    let host = host(&l0).unwrap();
+    let mut guest = Guest::create(&host, tables()).unwrap();
+    guest
+        .add_ram(GuestRealAddr(0), L1RealAddr(RAM_L1), RAM_LEN)
+        .unwrap();
+    let mut vcpu = guest.create_vcpu(0, MSR0).unwrap();
+    l0.set_program(
+        guest.id().0,
+        0,
+        vec![
+            L2Action::Hcall {
+                nr: 1,
+                args: [0; 9]
+            };
+            50
+        ],
+    )
+    .unwrap();
+    vcpu.run().unwrap();
+    let before = hcalls(&host);
+    for _ in 0..49 {
+        let e = vcpu.run().unwrap();
+        assert!(matches!(e, Exit::Hcall { nr: 1, .. }));
+        vcpu.complete_hcall(HcallReturn::status(0).with(5));
+    }
+    let after = hcalls(&host);
+    assert_eq!((after.0 - before.0, after.3 - before.3), (49, 49));
+    // The results go out with the next run (the program is over: an HDEC exit).
+    assert_eq!(vcpu.run().unwrap(), Exit::Hdec);
+    // the results reached the L0
+    assert_eq!(
+        l0.state(guest.id().0, 0, papr_gsb::GuestStateId::GPR4)
+            .unwrap(),
+        5u64.to_be_bytes().to_vec()
+    );
+}
+
+#[test]
+fn deadline_refuses_runs_and_every_run_has_a_future_hdec() {
+    let l0 = SoftL0::new(memory());
+    let host = host(&l0).unwrap();
+    let guest = Guest::create(&host, tables()).unwrap();
+    let mut vcpu = guest.create_vcpu(0, MSR0).unwrap();
+    l0.set_program(guest.id().0, 0, vec![L2Action::WaitHdec; 3])
+        .unwrap();
+    let now = l0.timebase();
+    vcpu.set_time_slice(1000);
+    assert_eq!(vcpu.run().unwrap(), Exit::Hdec);
+    assert_eq!(l0.timebase(), now + 1000);
+    vcpu.set_deadline(Some(now + 1500));
+    assert_eq!(vcpu.run().unwrap(), Exit::Hdec);
+    assert_eq!(l0.timebase(), now + 1500);
+    let before = hcalls(&host);
+    assert_eq!(
+        vcpu.run(),
+        Err(Error::DeadlinePassed {
+            now: now + 1500,
+            deadline: now + 1500
+        })
+    );
+    assert_eq!(hcalls(&host), before);
+    assert!(l0.would_abort().is_empty());
+}
+
+#[test]
+fn external_interrupt_rides_in_lpcr_mer() {
+    let l0 = SoftL0::new(memory());
+    let host = host(&l0).unwrap();
+    let guest = Guest::create(&host, tables()).unwrap();
+    let mut vcpu = guest.create_vcpu(0, MSR0).unwrap();
+    l0.set_program(
+        guest.id().0,
+        0,
+        vec![
+            L2Action::Hcall {
+                nr: 1,
+                args: [0; 9]
+            };
+            3
+        ],
+    )
+    .unwrap();
+    vcpu.set_external_pending(true);
+    vcpu.run().unwrap();
+    let lpcr_bytes = l0
+        .state(guest.id().0, 0, papr_gsb::GuestStateId::LPCR)
+        .unwrap();
+    assert_eq!(
+        u64::from_be_bytes(lpcr_bytes.try_into().unwrap()) & lpcr::MER,
+        lpcr::MER
+    );
+    vcpu.set_external_pending(false);
+    vcpu.run().unwrap();
+    let lpcr_bytes = l0
+        .state(guest.id().0, 0, papr_gsb::GuestStateId::LPCR)
+        .unwrap();
+    assert_eq!(
+        u64::from_be_bytes(lpcr_bytes.try_into().unwrap()) & lpcr::MER,
+        0
+    );
+}
+
+/// One full scenario; returns the first error.
+fn scenario(l0: &L0) -> Result<(), Error> {
+    let host = host(l0)?;
+    let mut guest = Guest::create(&host, tables())?;
+    guest.add_ram(GuestRealAddr(0), L1RealAddr(RAM_L1), RAM_LEN)?;
+    guest.fault_in(GuestRealAddr(0))?;
+    let mem = l0.memory().clone();
+    put_insn(&mem, 8, 0x80a4_0000); // lwz
+    put_insn(&mem, 12, 0x90c4_0008); // stw
+    let mut vcpu = guest.create_vcpu(0, MSR0)?;
+    let _ = l0.set_program(
+        guest.id().0,
+        0,
+        vec![
+            L2Action::Hcall {
+                nr: 0x58,
+                args: [0; 9],
+            },
+            L2Action::Load {
+                gpa: 0x5000,
+                size: 8,
+            },
+            L2Action::Load { gpa: MMIO, size: 4 },
+            L2Action::Store {
+                gpa: MMIO,
+                size: 4,
+                value: 1,
+            },
+            L2Action::WaitHdec,
+            L2Action::Hcall {
+                nr: 0xDEAD,
+                args: [0; 9],
+            },
+        ],
+    );
+    vcpu.state_mut().set_tb_offset(1 << 24); // a guest-wide SET before the first run
+    let mut vmm = Vmm::default();
+    vcpu.run_loop(&mut vmm)?;
+    vcpu.inject_decrementer()?; // a GET of NIA/MSR
+    drop(vcpu);
+    guest.delete()
+}
+
+#[test]
+fn fault_injection_every_call_site_every_code() {
+    // How many calls of each opcode a clean scenario makes.
+    let clean = SoftL0::new(memory());
+    scenario(&clean).unwrap();
+    assert!(clean.guests().is_empty());
+    let counts = clean.hcall_counts();
+    assert!(counts.get(&opcode::H_GUEST_RUN_VCPU).copied().unwrap_or(0) >= 5);
+    let codes: [i64; 8] = [-1, -2, -3, -4, -5, -55, -56, -256];
+    let mut cases = 0;
+    let mut failures = 0;
+    for (&op, &n) in &counts {
+        for nth in 1..=n {
+            for &rc in &codes {
+                for injection in [
+                    Injection::Fail { rc, r4: 0 },
+                    Injection::Busy { rc: 1, count: 2 },
+                ] {
+                    let l0 = SoftL0::new(memory());
+                    l0.inject(op, nth, injection);
+                    let r = scenario(&l0);
+                    cases += 1;
+                    if r.is_err() {
+                        failures += 1;
+                    }
+                    if let Err(e) = &r {
+                        // typed, printable
+                        assert!(!format!("{e}").is_empty());
+                    }
+                    assert!(
+                        l0.guests().is_empty(),
+                        "op {op:#x} call {nth} {injection:?}: guests left {:?} ({r:?})",
+                        l0.guests()
+                    );
+                    assert!(l0.would_abort().is_empty(), "{:?}", l0.would_abort());
+                }
+            }
+        }
+    }
+    assert!(
+        cases > 100 && failures > 0,
+        "{cases} cases, {failures} failures"
+    );
+}
+
+#[test]
+fn hostile_run_outputs_are_typed_errors() {
+    for injection in [
+        Injection::TruncateOutput { keep: 2 },
+        Injection::TruncateOutput { keep: 10 },
+        Injection::CorruptOutput {
+            offset: 3,
+            xor: 0x7F,
+        },
+        Injection::CorruptOutput {
+            offset: 4,
+            xor: 0xFF,
+        },
+        Injection::CorruptOutput {
+            offset: 6,
+            xor: 0x01,
+        },
+    ] {
+        let l0 = SoftL0::new(memory());
+        {
+            let host = host(&l0).unwrap();
+            let guest = Guest::create(&host, tables()).unwrap();
+            let mut vcpu = guest.create_vcpu(0, MSR0).unwrap();
+            l0.set_program(
+                guest.id().0,
+                0,
+                vec![
+                    L2Action::Hcall {
+                        nr: 7,
+                        args: [0; 9]
+                    };
+                    4
+                ],
+            )
+            .unwrap();
+            vcpu.run().unwrap();
+            l0.inject(opcode::H_GUEST_RUN_VCPU, 2, injection);
+            match vcpu.run() {
+                Err(Error::State(_)) => {}
+                Ok(Exit::Hcall { .. }) => {} // a corruption that still parses (e.g. a value byte)
+                other => panic!("{injection:?}: {other:?}"),
+            }
+            // The vCPU still works.
+            assert!(matches!(vcpu.run(), Ok(Exit::Hcall { .. })));
+        }
+        assert!(l0.guests().is_empty());
+    }
+}
+
+#[test]
+fn run_loop_with_a_mocked_handler_sees_only_vmm_exits() {
+    let l0 = SoftL0::new(memory());
+    let host = host(&l0).unwrap();
+    let mut guest = Guest::create(&host, tables()).unwrap();
+    guest
+        .add_ram(GuestRealAddr(0), L1RealAddr(RAM_L1), RAM_LEN)
+        .unwrap();
+    let mut vcpu = guest.create_vcpu(0, MSR0).unwrap();
+    l0.set_program(
+        guest.id().0,
+        0,
+        vec![
+            L2Action::Load {
+                gpa: 0x8000,
+                size: 8,
+            },
+            L2Action::WaitHdec,
+            L2Action::Hcall {
+                nr: 0x1234,
+                args: [0; 9],
+            },
+            L2Action::Hcall {
+                nr: 0x99,
+                args: [0; 9],
+            },
+        ],
+    )
+    .unwrap();
+    let mut h = MockExitHandler::new();
+    let mut seq = mockall::Sequence::new();
+    h.expect_handle()
+        .withf(|e| matches!(e, Exit::Hcall { nr: 0x1234, .. }))
+        .times(1)
+        .in_sequence(&mut seq)
+        .return_const(Action::HcallReturn(HcallReturn::status(0)));
+    h.expect_handle()
+        .withf(|e| matches!(e, Exit::Hcall { nr: 0x99, .. }))
+        .times(1)
+        .in_sequence(&mut seq)
+        .return_const(Action::Stop);
+    let last = vcpu.run_loop(&mut h).unwrap();
+    assert!(matches!(last, Exit::Hcall { nr: 0x99, .. }));
+    assert_eq!(vcpu.stats().count(ExitKind::PageFault), 1);
+    assert_eq!(vcpu.stats().count(ExitKind::Hdec), 1);
+    assert_eq!(vcpu.stats().total(), 4);
+}
+
+#[test]
+fn failed_guest_creation_leaves_nothing() {
+    for (op, nth) in [(opcode::H_GUEST_SET_STATE, 1), (opcode::H_GUEST_CREATE, 1)] {
+        let l0 = SoftL0::new(memory());
+        let host = host(&l0).unwrap();
+        l0.inject(op, nth, Injection::Fail { rc: -4, r4: 0 });
+        let e = Guest::create(&host, tables()).unwrap_err();
+        assert!(matches!(e, Error::Hcall(_)), "{e:?}");
+        assert!(l0.guests().is_empty());
+    }
+}
