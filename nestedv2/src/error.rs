@@ -27,6 +27,9 @@ pub enum Error {
     /// L1 memory (run buffers, L2 RAM) could not be read or written.
     #[error("L1 memory: {0}")]
     Memory(#[from] MemoryError),
+    /// An MMIO access could not be completed.
+    #[error(transparent)]
+    Mmio(#[from] crate::mmio::MmioError),
     /// The L1 page allocator has no page left for a run buffer or a scratch page.
     #[error("no free L1 page for {what}")]
     OutOfPages {

@@ -1,7 +1,7 @@
 //! The typed exit of an `H_GUEST_RUN_VCPU`, decoded from the trap and the run output buffer.
 
 use crate::error::Error;
-use crate::insn::MmioAccess;
+use crate::mmio::MmioAccess;
 use papr_gsb::GuestStateId;
 use papr_mmu_radix::GuestRealAddr;
 use papr_vcpu_state::VcpuState;
@@ -87,12 +87,17 @@ pub enum Exit {
         size: Option<u8>,
         /// A store (from HDSISR).
         is_write: bool,
-        /// For a decoded store: the value written ([`MmioAccess::store_value`]).
+        /// For a decoded store: the bytes the device receives at `gpa`, in storage order
+        /// (the L2's MSR\[LE\] and the byte-reverse forms applied), read as a big-endian
+        /// number of `size` bytes. [`Vcpu::complete_mmio`](crate::Vcpu::complete_mmio)
+        /// takes a load's data in the same convention.
         data: Option<u64>,
-        /// The faulting instruction word, when it could be fetched (the L2 runs with
-        /// MSR\[IR\] = 0 and the page is mapped); `None` otherwise.
+        /// The faulting instruction's (first) word, when it could be fetched — in real
+        /// mode, or through the L2's process table
+        /// ([`Guest::set_process_table`](crate::Guest::set_process_table)); `None` otherwise.
         insn: Option<u32>,
-        /// The decoded instruction, when `insn` is an integer load/store this crate knows.
+        /// The decoded instruction ([`mmio::decode`](crate::mmio::decode)), when `insn` is a
+        /// load/store MMIO emulation supports.
         access: Option<MmioAccess>,
         /// Address of the faulting instruction.
         nia: u64,

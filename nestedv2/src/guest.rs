@@ -2,12 +2,14 @@
 
 use crate::error::Error;
 use crate::host::{Backend, NestedHost};
+use crate::mmio::GuestMmu;
 use alloc::vec::Vec;
 use core::fmt;
-use papr_gsb::{GsbBuilder, GuestStateId, PartitionTable, Value};
+use papr_gsb::{GsbBuilder, GuestStateId, PartitionTable, ProcessTable, Value};
 use papr_hcall::{GuestId, L1RealAddr, MemoryError, RealMemory, Target};
 use papr_mmu_radix::{
-    GuestRealAddr, Perms, RadixError, RadixTable, TableAlloc, TableMemory, GPA_LIMIT,
+    GuestRealAddr, Perms, ProcessTableValue, RadixError, RadixTable, TableAlloc, TableMemory,
+    GPA_LIMIT,
 };
 use spin::Mutex;
 
@@ -106,6 +108,7 @@ pub struct Guest<'h, P: Backend, A: TableAlloc> {
     pub(crate) host: &'h NestedHost<P>,
     id: GuestId,
     pub(crate) table: Mutex<Table<P, A>>,
+    process_table: Mutex<Option<ProcessTableValue>>,
     ram: Vec<RamRegion>,
     deleted: bool,
 }
@@ -135,6 +138,7 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
                 host,
                 id,
                 table: Mutex::new(table),
+                process_table: Mutex::new(None),
                 ram: Vec::new(),
                 deleted: false,
             }),
@@ -172,6 +176,43 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
         host.free_page(scratch);
         r?;
         Ok(table)
+    }
+
+    /// Registers the L2's process table (GSID 0x0006, one guest-wide
+    /// `H_GUEST_SET_STATE`): what the L0 walks once the L2 turns its MMU on, and what the
+    /// MMIO instruction fetch walks ([`mmio`](crate::mmio)). QEMU accepts 4 KiB or 16 MiB
+    /// only; other sizes are refused before the hcall.
+    ///
+    /// # Errors
+    /// [`Error::Hcall`] (a refused size comes back as `HcallError::Refused`),
+    /// [`Error::OutOfPages`] (no scratch page).
+    pub fn set_process_table(&self, base: GuestRealAddr, size: u64) -> Result<(), Error> {
+        let mut buf = [0u8; 32];
+        let mut b = GsbBuilder::new(&mut buf)?;
+        b.put(
+            GuestStateId::PROCESS_TABLE,
+            Value::ProcessTable(ProcessTable { base: base.0, size }),
+        )?;
+        let len = b.finish();
+        let scratch = self.host.alloc_page("process table scratch")?;
+        let r = self.host.hv.lock().set_state(
+            Target::guest(self.id),
+            buf.get(..len).unwrap_or(&[]),
+            scratch,
+        );
+        self.host.free_page(scratch);
+        r?;
+        *self.process_table.lock() = Some(ProcessTableValue { base, size });
+        Ok(())
+    }
+
+    /// What an instruction fetch from the L2 walks: the partition-scoped root and the
+    /// process table registered with [`set_process_table`](Self::set_process_table).
+    pub fn mmu(&self) -> GuestMmu {
+        GuestMmu {
+            partition_root: self.table.lock().root(),
+            process_table: *self.process_table.lock(),
+        }
     }
 
     /// The L0's id of the guest.

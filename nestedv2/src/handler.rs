@@ -49,7 +49,7 @@ pub enum Action {
     /// Complete an [`Exit::Hcall`]: write r3.. and run again.
     HcallReturn(HcallReturn),
     /// Complete an [`Exit::Mmio`] whose access was decoded: for a load, `value` is the
-    /// `size`-byte value read (see [`MmioAccess::load_result`](crate::MmioAccess::load_result));
+    /// `size`-byte value read (storage-order bytes as a big-endian number, as in [`Exit::Mmio`](crate::Exit::Mmio));
     /// ignored for a store. Writes the target register, RA for update forms, and steps NIA
     /// past the instruction.
     MmioComplete {

@@ -6,7 +6,7 @@ use crate::exit::{hdsisr, Exit};
 use crate::guest::{Guest, PAGE};
 use crate::handler::{Action, ExitHandler, HcallReturn};
 use crate::host::{Backend, Hv};
-use crate::insn::MmioAccess;
+use crate::mmio::{self, MmioOp, MmioOptions};
 use crate::stats::ExitStats;
 use core::fmt;
 use papr_gsb::{BufferDescriptor, GsbBuilder, GsidSet, GuestStateId, Scope, Value};
@@ -117,11 +117,7 @@ impl<S: StateSource> StateSource for Scratch<S> {
 enum Pending {
     None,
     Hcall,
-    Mmio {
-        access: Option<MmioAccess>,
-        ea: u64,
-        nia: u64,
-    },
+    Mmio(MmioOp),
 }
 
 /// One L2 vCPU.
@@ -481,53 +477,37 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
         }
     }
 
-    /// Fetches and decodes the instruction of an MMIO exit; for a store, fetches its
-    /// source register (one GET).
+    /// Fetches and decodes the instruction of an MMIO exit ([`mmio::begin`]: real mode, or
+    /// through the L2's process table and the partition-scoped table), reading what the
+    /// completion needs in one batched GET (a store's source register; PIDR for a
+    /// user-space access). An instruction that cannot be fetched or decoded gives an
+    /// [`Exit::Mmio`] without `access`, for the VMM to decide.
     fn decode_mmio(&mut self, gpa: GuestRealAddr, is_write: bool, nia: u64) -> Result<Exit, Error> {
-        let insn = self.fetch_insn(nia);
-        let access = insn.and_then(MmioAccess::decode);
-        let ea = self
-            .state
-            .cached(GuestStateId::HDAR)
-            .map_or(gpa.0, |v| v as u64);
-        self.pending = Pending::Mmio { access, ea, nia };
-        let mut data = None;
-        if let Some(a) = access {
-            if a.is_write {
-                let id = GuestStateId::gpr(a.reg).unwrap_or_default();
-                self.load(GsidSet::EMPTY.with(id))?;
-                data = self.state.cached(id).map(|v| a.store_value(v as u64));
-            }
-        }
+        let guest = self.guest;
+        let mmu = guest.mmu();
+        let mem = &guest.host.mem;
+        let op = self.with_source(|state, src| {
+            mmio::begin(state, src, mem, &mmu, gpa, MmioOptions::default())
+        });
+        let (insn, op) = match op {
+            Ok(op) => (Some(op.insn.word), Some(op)),
+            Err(mmio::MmioError::Unsupported(u)) => (Some(u.insn.word), None),
+            Err(mmio::MmioError::State(e)) => return Err(e.into()),
+            Err(_) => (None, None),
+        };
+        self.pending = match op {
+            Some(op) => Pending::Mmio(op),
+            None => Pending::None,
+        };
         Ok(Exit::Mmio {
             gpa,
-            size: access.map(|a| a.size),
+            size: op.map(|o| o.access.size),
             is_write,
-            data,
+            data: op.and_then(|o| o.store_data().map(be_value)),
             insn,
-            access,
+            access: op.map(|o| o.access),
             nia,
         })
-    }
-
-    /// The instruction word at `nia`, when the L2 runs in real mode (MSR\[IR\] = 0) and the
-    /// page is mapped. No hcall: MSR comes with every HDSI.
-    fn fetch_insn(&self, nia: u64) -> Option<u32> {
-        let msr = self.state.cached(GuestStateId::MSR)? as u64;
-        if msr & msr::IR != 0 || !nia.is_multiple_of(4) {
-            return None;
-        }
-        // Real mode: the top four EA bits are ignored.
-        let gpa = GuestRealAddr(nia & 0x0FFF_FFFF_FFFF_FFFF);
-        let mut word = [0u8; 4];
-        match self.guest.read_guest(gpa, &mut word) {
-            Ok(true) => Some(if msr & msr::LE != 0 {
-                u32::from_le_bytes(word)
-            } else {
-                u32::from_be_bytes(word)
-            }),
-            _ => None,
-        }
     }
 
     /// Completes an [`Exit::Hcall`]: writes r3, r4, … (rides in the next run input). NIA is
@@ -539,31 +519,28 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
         self.pending = Pending::None;
     }
 
-    /// Completes an [`Exit::Mmio`] with a decoded access: a load's target register gets
-    /// `value` ([`MmioAccess::load_result`]); update forms set RA to the effective address;
-    /// NIA steps past the instruction. No hcall.
+    /// Completes an [`Exit::Mmio`] with a decoded access. For a load, `value` is the data
+    /// the device returned: the `size` bytes at `gpa` in storage order, read as a big-endian
+    /// number; the target register gets it in the L2's byte order, sign-extended for the
+    /// algebraic forms. Update forms set RA to the effective address; NIA steps past the
+    /// instruction (4 or 8 bytes). No hcall: everything rides in the next run input.
     ///
     /// # Errors
     /// [`Error::NothingToComplete`] when the last exit was not an MMIO exit with a decoded
     /// instruction (use [`Vcpu::skip_instruction`] or inject instead).
     pub fn complete_mmio(&mut self, value: u64) -> Result<(), Error> {
-        let Pending::Mmio {
-            access: Some(a),
-            ea,
-            nia,
-        } = self.pending
-        else {
+        let Pending::Mmio(op) = self.pending else {
             return Err(Error::NothingToComplete(
                 "the last exit was not an MMIO exit with a decoded instruction",
             ));
         };
-        if !a.is_write {
-            self.state.set_gpr(a.reg, a.load_result(value))?;
+        if op.is_write() {
+            op.complete_store(&mut self.state)?;
+        } else {
+            let bytes = value.to_be_bytes();
+            let data = bytes.get(8 - op.size().min(8)..).unwrap_or(&[]);
+            op.complete_load(&mut self.state, data)?;
         }
-        if let Some(ra) = a.update {
-            self.state.set_gpr(ra, ea)?;
-        }
-        self.state.set_nia(nia.wrapping_add(u64::from(a.len)));
         self.pending = Pending::None;
         Ok(())
     }
@@ -745,4 +722,9 @@ impl<P: Backend, A: TableAlloc> Drop for Vcpu<'_, '_, P, A> {
         self.guest.host.free_page(self.input);
         self.guest.host.free_page(self.output);
     }
+}
+
+/// Storage-order bytes as a big-endian number: the value convention of [`Exit::Mmio`].
+fn be_value(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0, |v, &b| (v << 8) | u64::from(b))
 }

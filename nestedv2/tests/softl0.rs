@@ -227,7 +227,8 @@ fn lifecycle_every_exit_kind_and_exact_hcall_counts() {
     );
     assert_eq!(access.unwrap().reg, 5);
     assert_eq!((n, gets), (1, 0));
-    vcpu.complete_mmio(0xAB).unwrap();
+    // The device's bytes in storage order are AB 00 00 00; the L2 is little-endian.
+    vcpu.complete_mmio(0xAB00_0000).unwrap();
     assert_eq!(
         vcpu.state().cached(papr_gsb::GuestStateId::GPR5),
         Some(0xAB)
@@ -246,7 +247,8 @@ fn lifecycle_every_exit_kind_and_exact_hcall_counts() {
     };
     assert_eq!(
         (gpa, size, is_write, data),
-        (GuestRealAddr(MMIO + 8), Some(4), true, Some(0xFFFF_1234))
+        // r = 0xFFFF_1234 stored by a little-endian L2: bytes 34 12 FF FF on the bus.
+        (GuestRealAddr(MMIO + 8), Some(4), true, Some(0x3412_FFFF))
     );
     assert_eq!((n, gets), (2, 1));
     vcpu.complete_mmio(0).unwrap();
