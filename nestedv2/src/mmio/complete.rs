@@ -88,7 +88,7 @@ impl MmioOp {
     }
 
     /// For a store, the bytes the device receives at [`gpa`](Self::gpa), in storage order
-    /// (MSR[LE] XOR byte-reverse applied); `None` for a load.
+    /// (MSR\[LE\] XOR byte-reverse applied); `None` for a load.
     #[must_use]
     pub fn store_data(&self) -> Option<&[u8]> {
         if self.access.is_write {
@@ -98,7 +98,7 @@ impl MmioOp {
         }
     }
 
-    /// NIA after the instruction: `nia + 4` or `+ 8` (32-bit wrap when MSR[SF] = 0).
+    /// NIA after the instruction: `nia + 4` or `+ 8` (32-bit wrap when MSR\[SF\] = 0).
     #[must_use]
     pub const fn next_nia(&self) -> u64 {
         let n = self.nia.wrapping_add(self.access.len as u64);
@@ -242,7 +242,7 @@ pub fn prepare<S: StateSource + ?Sized>(
 ///
 /// * NIA and MSR come with the HDSI exit; if the cache lacks them, one GET of the
 ///   whole PTREGS group plus PIDR brings everything at once;
-/// * fetching from L2 user space (quadrant 0 with MSR[IR]) needs PIDR, which no exit
+/// * fetching from L2 user space (quadrant 0 with MSR\[IR\]) needs PIDR, which no exit
 ///   carries: it is read in one GET **together with all 32 GPRs**, so that a store's
 ///   source register (unknown until the instruction is decoded) needs no second GET;
 /// * otherwise a store reads its source register (and RA/RB of an update form) in one GET;

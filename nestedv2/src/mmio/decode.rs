@@ -187,7 +187,7 @@ pub struct MmioAccess {
 }
 
 impl MmioAccess {
-    /// Whether the data are big-endian in storage: MSR[LE] (bit 0) XOR the byte-reverse
+    /// Whether the data are big-endian in storage: MSR\[LE\] (bit 0) XOR the byte-reverse
     /// bit decides; a byte access has no order (reported as big-endian).
     ///
     /// ```

@@ -66,7 +66,7 @@ pub enum FetchError {
         /// The effective address.
         ea: u64,
     },
-    /// MSR[IR] = 1 but no process table has been registered (GSID 0x0006 never set).
+    /// MSR\[IR\] = 1 but no process table has been registered (GSID 0x0006 never set).
     #[error("EA {ea:#x}: the L2 has no process table")]
     NoProcessTable {
         /// The effective address.
@@ -105,7 +105,7 @@ pub enum FetchError {
         entry_gpa: GuestRealAddr,
     },
     /// The process-scoped leaf forbids the fetch: no execute right, or a privileged page
-    /// fetched in problem state (MSR[PR] = 1).
+    /// fetched in problem state (MSR\[PR\] = 1).
     #[error("EA {ea:#x}: process-scoped leaf {pte:#018x} forbids instruction fetch")]
     Protection {
         /// The effective address.
@@ -205,7 +205,7 @@ impl<M: RealMemory + ?Sized> TableMemory for RealTables<'_, M> {
     }
 }
 
-/// Whether fetching at `nia` needs PIDR: translation on (MSR[IR]) and quadrant 0 (EA bits
+/// Whether fetching at `nia` needs PIDR: translation on (MSR\[IR\]) and quadrant 0 (EA bits
 /// 63..62 = 0b00, L2 user space). Quadrant 3 uses PID 0, real mode no PID at all.
 ///
 /// ```
@@ -358,7 +358,7 @@ pub fn walk_process_scoped<M: RealMemory + ?Sized>(
 }
 
 /// Translates the instruction address `ea` to an L2 real address as the L2's MMU would
-/// under `msr`: real mode (MSR[IR] = 0) drops EA bits 63..60; otherwise quadrant 0 walks
+/// under `msr`: real mode (MSR\[IR\] = 0) drops EA bits 63..60; otherwise quadrant 0 walks
 /// with `pidr`, quadrant 3 with PID 0, quadrants 1 and 2 fault. The leaf must allow
 /// execute, and a privileged leaf is refused in problem state. (AMR/IAMR are not checked:
 /// reading them would cost an hcall, and the hardware already fetched this instruction.)
@@ -423,7 +423,7 @@ fn read_word<M: RealMemory + ?Sized>(
 
 /// Reads the instruction at `nia` (low two bits ignored) with no hcall: translated as in
 /// [`translate_fetch`], read through the partition-scoped tree in L1 memory, in the L2's
-/// byte order (MSR[LE]). A prefix word brings its suffix from `nia + 4`, translated
+/// byte order (MSR\[LE\]). A prefix word brings its suffix from `nia + 4`, translated
 /// separately when it lies in another page. `pidr` is used only when [`needs_pid`].
 ///
 /// # Errors

@@ -5,7 +5,7 @@
 //! (§7): the run output of an HDSI carries HDAR, HDSISR, ASDR, NIA and MSR, and nothing
 //! else is needed for a load.
 //!
-//! 1. **Fetch** ([`fetch()`]): with MSR[IR] = 0 NIA is a guest real address; with MSR[IR] = 1
+//! 1. **Fetch** ([`fetch()`]): with MSR\[IR\] = 0 NIA is a guest real address; with MSR\[IR\] = 1
 //!    the L2's process-scoped radix tables (process table from GSID 0x0006, PID from PIDR
 //!    in quadrant 0, PID 0 in quadrant 3) give a guest real address, and the L1's own
 //!    partition-scoped tree ([`papr_mmu_radix::translate_at`]) an L1 real address. Every
@@ -60,13 +60,13 @@ pub use fetch::{
     L2Interrupt, ProcessTranslation, PROCESS_EA_BITS, REAL_MODE_MASK,
 };
 
-/// MSR[SF] (IBM bit 0): 64-bit mode.
+/// MSR\[SF\] (IBM bit 0): 64-bit mode.
 pub const MSR_SF: u64 = 1 << 63;
-/// MSR[PR] (IBM bit 49): problem state.
+/// MSR\[PR\] (IBM bit 49): problem state.
 pub const MSR_PR: u64 = 1 << 14;
-/// MSR[IR] (IBM bit 58): instruction relocation.
+/// MSR\[IR\] (IBM bit 58): instruction relocation.
 pub const MSR_IR: u64 = 1 << 5;
-/// MSR[DR] (IBM bit 59): data relocation.
+/// MSR\[DR\] (IBM bit 59): data relocation.
 pub const MSR_DR: u64 = 1 << 4;
-/// MSR[LE] (IBM bit 63): little-endian mode.
+/// MSR\[LE\] (IBM bit 63): little-endian mode.
 pub const MSR_LE: u64 = 1;
