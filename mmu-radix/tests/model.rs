@@ -147,7 +147,7 @@ fn in_range(gpa: u64, len: u64) -> bool {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: if cfg!(miri) { 2 } else { 48 }, ..ProptestConfig::default() })]
 
     #[test]
     fn tree_matches_model(ops in proptest::collection::vec(op(), 1..40)) {
