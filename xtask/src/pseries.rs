@@ -115,19 +115,30 @@ pub fn flat_image(elf: &[u8]) -> Result<Vec<u8>, String> {
     Ok(image)
 }
 
-/// Check lines every boot must print (after `ok   ` or `FAIL `): the L2 payloads of issue 10.
+/// Check lines every boot must print (after `ok   ` or `FAIL `): the L2 payloads of issue 10
+/// (two guests, isolation, MMU on, timers, statistics, both deletes).
 /// A boot that never reaches one of them fails, naming it, even if every printed check passed.
 pub const REQUIRED: &[&str] = &[
+    "negotiate (NestedHost)",
     "L2 guest ",
+    "L2 second guest ",
     "L2 hcall console",
     "L2 MMIO",
     "L2 demand paging",
     "L2 HISI",
     "L2 HEAI",
     "L2 program interrupt injected",
+    "L2 two vCPUs",
+    "L2 isolation: guest B",
+    "L2 isolation: guest A",
+    "L2 MMU on",
+    "L2 timer, DEC in the L0",
+    "L2 timer exits",
+    "L2 delete one of two",
     "L2 HDEC",
     "L2 steady state",
-    "L2 DELETE",
+    "L2 exit statistics",
+    "L2 DELETE(guest ",
 ];
 
 /// The first [`REQUIRED`] check that `console` has no `ok`/`FAIL` line for.

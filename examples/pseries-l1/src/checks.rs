@@ -3,16 +3,14 @@
 //! values: `qemu-pseries.md`), plus the requests `NestedHv` must refuse before they reach the
 //! L0 (they would kill QEMU). One line per check.
 
+use crate::l2host::Hv;
 use crate::println;
 use alloc::alloc::{alloc_zeroed, Layout};
 use core::fmt;
 use papr_gsb::{GsbBuilder, GuestStateId, LogicalPvr};
 use papr_hcall::{
-    Capabilities, CountingHcall, GuestId, HcallError, IdentityMemory, L1RealAddr, NestedHv,
-    Refusal, ReturnCode, Sc1, Target, TimebaseSpin, VcpuId,
+    Capabilities, GuestId, HcallError, L1RealAddr, Negotiated, Refusal, ReturnCode, Target, VcpuId,
 };
-
-type Hv = NestedHv<CountingHcall<Sc1>, IdentityMemory, TimebaseSpin>;
 
 /// Counts and prints check results.
 #[derive(Debug, Default)]
@@ -119,25 +117,9 @@ fn get_guest_wide(
     Ok(bytes.iter().fold(0, |acc, b| (acc << 8) | u64::from(*b)))
 }
 
-/// Runs every check, printing one line each; returns (ok, FAIL) counts.
-pub fn run(ticks_per_us: u64) -> (u32, u32) {
-    let mut t = Tally::default();
-    // One page of L1 memory that the L0 reads GSBs from and writes answers to. Only raw
-    // pointers ever point into it (IdentityMemory's contract).
-    let page = Layout::from_size_align(4096, 4096).map_or(core::ptr::null_mut(), |l| {
-        // SAFETY: the layout has a non-zero size.
-        unsafe { alloc_zeroed(l) }
-    });
-    if page.is_null() {
-        t.check(false, format_args!("allocate the GSB page"));
-        return (t.ok, t.fail);
-    }
-    let at = L1RealAddr(page as u64);
-    // SAFETY: the page is RAM owned by this function for the rest of the program (never
-    // freed), identity-mapped (real mode), and no reference to it exists.
-    let mem = unsafe { IdentityMemory::new(at.0, at.0 + 4096) };
-    let mut hv = NestedHv::new(CountingHcall::new(Sc1), mem, TimebaseSpin { ticks_per_us });
-
+/// The checks before capabilities are set (they must come first: `NestedHost::negotiate`
+/// sets them). Prints one line each.
+pub fn before_negotiate(t: &mut Tally, hv: &mut Hv) {
     // Capabilities, and what comes out of order before them.
     let offered = hv.get_capabilities();
     t.check(
@@ -157,19 +139,23 @@ pub fn run(ticks_per_us: u64) -> (u32, u32) {
         hv.set_capabilities(Capabilities(0)),
         ReturnCode::P2,
     );
-    let n = match hv.negotiate(Capabilities::MODES) {
-        Ok(n) => {
-            t.check(
-                true,
-                format_args!("negotiate -> set {}, mode {:?}", n.set, n.mode),
-            );
-            n
-        }
-        Err(e) => {
-            t.check(false, format_args!("negotiate -> {e}"));
-            return (t.ok, t.fail);
-        }
-    };
+}
+
+/// The lifecycle checks after `NestedHost::negotiate` set capabilities `n`, through the
+/// host's hcall API. Prints one line each.
+pub fn after_negotiate(t: &mut Tally, hv: &mut Hv, n: Negotiated) {
+    // One page of L1 memory that the L0 reads GSBs from and writes answers to. Only raw
+    // pointers ever point into it (IdentityMemory's contract).
+    let page = Layout::from_size_align(4096, 4096).map_or(core::ptr::null_mut(), |l| {
+        // SAFETY: the layout has a non-zero size.
+        unsafe { alloc_zeroed(l) }
+    });
+    if page.is_null() {
+        t.check(false, format_args!("allocate the GSB page"));
+        return;
+    }
+    let at = L1RealAddr(page as u64);
+    let start = hv.hcall().total();
     t.expect_code(
         "SET_CAPABILITIES again",
         hv.set_capabilities(n.set),
@@ -184,7 +170,7 @@ pub fn run(ticks_per_us: u64) -> (u32, u32) {
         }
         Err(e) => {
             t.check(false, format_args!("CREATE -> {e}"));
-            return (t.ok, t.fail);
+            return;
         }
     };
     for v in [0, 1] {
@@ -205,19 +191,19 @@ pub fn run(ticks_per_us: u64) -> (u32, u32) {
         ReturnCode::InUse,
     );
     t.expect_refused(
-        &mut hv,
+        hv,
         "CREATE_VCPU(vCPU 3) out of order",
         |hv| hv.create_vcpu(g, VcpuId(3)),
         |r| matches!(r, Refusal::VcpuOutOfOrder { next: 2, .. }),
     );
 
     // Guest-wide state.
-    let min = get_guest_wide(&mut hv, at, g, GuestStateId::RUN_OUTPUT_MIN_SIZE);
+    let min = get_guest_wide(hv, at, g, GuestStateId::RUN_OUTPUT_MIN_SIZE);
     t.check(
         min.as_ref().is_ok_and(|v| (0x80..=16384).contains(v)),
         format_args!("GET RUN_OUTPUT_MIN_SIZE -> {}", Show(&min)),
     );
-    let pvr = get_guest_wide(&mut hv, at, g, GuestStateId::LOGICAL_PVR);
+    let pvr = get_guest_wide(hv, at, g, GuestStateId::LOGICAL_PVR);
     t.check(
         pvr.as_ref().is_ok_and(|v| *v != 0),
         format_args!("GET LOGICAL_PVR (default) -> {}", Show(&pvr)),
@@ -234,7 +220,7 @@ pub fn run(ticks_per_us: u64) -> (u32, u32) {
             Rc(&set)
         ),
     );
-    let back = get_guest_wide(&mut hv, at, g, GuestStateId::LOGICAL_PVR);
+    let back = get_guest_wide(hv, at, g, GuestStateId::LOGICAL_PVR);
     t.check(
         back == Ok(u64::from(want)),
         format_args!("GET LOGICAL_PVR read back -> {}", Show(&back)),
@@ -252,7 +238,7 @@ pub fn run(ticks_per_us: u64) -> (u32, u32) {
         ),
     );
     t.expect_refused(
-        &mut hv,
+        hv,
         "GET_STATE of PARTITION_TABLE",
         |hv| {
             let mut buf = [0u8; 64];
@@ -280,7 +266,7 @@ pub fn run(ticks_per_us: u64) -> (u32, u32) {
         ReturnCode::P3,
     );
     t.expect_refused(
-        &mut hv,
+        hv,
         "RUN_VCPU(vCPU 2) never created",
         |hv| hv.run_vcpu(g, VcpuId(2)),
         |r| matches!(r, Refusal::NoSuchVcpu { .. }),
@@ -288,7 +274,7 @@ pub fn run(ticks_per_us: u64) -> (u32, u32) {
 
     // Delete.
     t.expect_refused(
-        &mut hv,
+        hv,
         "DELETE all guests",
         |hv| hv.delete_all_guests(),
         |r| matches!(r, Refusal::DeleteAll),
@@ -305,11 +291,13 @@ pub fn run(ticks_per_us: u64) -> (u32, u32) {
         ReturnCode::P2,
     );
     t.expect_refused(
-        &mut hv,
+        hv,
         "CREATE_VCPU on the deleted guest",
         |hv| hv.create_vcpu(g, VcpuId(2)),
         |r| matches!(r, Refusal::UnknownGuest { .. }),
     );
-    println!("  {} hcalls made by NestedHv", hv.hcall().total());
-    (t.ok, t.fail)
+    println!(
+        "  {} hcalls made by the lifecycle checks",
+        hv.hcall().total() - start
+    );
 }

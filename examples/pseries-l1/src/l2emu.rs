@@ -1,33 +1,97 @@
-//! The L1's exit policy for the example L2s: the hcall console, a tiny MMIO device, demand
-//! paging of RAM on HDSI/HISI, and a loop that runs a payload until it reports.
+//! The L1's exit policy for the example L2s, as a `papr-nestedv2` [`ExitHandler`]: the
+//! hcall console, the payloads' report hcall, a tiny MMIO device, and "unassigned" guest
+//! real space (loads answer all ones, stores are dropped; both logged). Page faults on RAM,
+//! HISI and HDEC never get here: `Vcpu::run_loop` handles them.
+//!
+//! [`Exit::Mmio`] is read, and its completion value made, in one place only:
+//! [`MmioRequest`]. The device works on the bytes in storage order.
 
 use crate::l2payload::{BENCH, MMIO_BASE, REPORT};
-use crate::l2run::{Exit, Hv, L2Error, L2};
 use crate::println;
-use papr_gsb::GuestStateId as Id;
+use papr_nestedv2::{Action, Exit, ExitHandler, HcallReturn};
 
 /// MSR of the L2 payloads: SF | RI | LE, real mode.
 pub const MSR: u64 = 0x8000_0000_0000_0003;
 /// The value the device's read-only id register (offset 16) answers.
 pub const DEVICE_ID: u64 = 0x4543_4956_4544_324C; // "L2DEVICE" read little-endian
-/// HDEC slice per run: 10 ms of the 512 MHz timebase.
-pub const SLICE: u64 = 5_120_000;
-const H_SUCCESS: u64 = 0;
+/// What a load from unassigned guest real space answers (every byte).
+pub const UNASSIGNED: u8 = 0xFF;
 const H_FUNCTION: u64 = (-2i64) as u64;
 const H_PUT_TERM_CHAR: u64 = 0x58;
 
 /// One emulated MMIO access.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Access {
+    /// Guest real address.
+    pub gpa: u64,
     /// Store (else load).
     pub store: bool,
     /// Bytes.
     pub size: u8,
-    /// Value stored or loaded.
+    /// Value stored or loaded: the bytes in storage order as a little-endian number (what
+    /// a little-endian L2's register holds).
     pub value: u64,
 }
 
-/// What the L1 keeps for the example guest between exits.
+/// An MMIO exit as this policy needs it: the glue between nestedv2's [`Exit::Mmio`] and
+/// the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MmioRequest {
+    /// Guest real address.
+    pub gpa: u64,
+    /// Store according to HDSISR.
+    pub hdsisr_store: bool,
+    /// Store according to the decoded instruction; `None`: nestedv2 could not fetch or
+    /// decode it.
+    pub decoded_store: Option<bool>,
+    /// Bytes accessed (decoded).
+    pub size: u8,
+    /// A decoded store's bytes, in storage order.
+    pub data: [u8; 8],
+}
+
+impl MmioRequest {
+    /// The one place that reads [`Exit::Mmio`]'s fields. nestedv2 gives a store's data as
+    /// the `size` storage-order bytes read as a big-endian number.
+    pub fn from_exit(exit: &Exit) -> Option<Self> {
+        let Exit::Mmio {
+            gpa,
+            is_write,
+            data,
+            access,
+            size,
+            ..
+        } = *exit
+        else {
+            return None;
+        };
+        let n = size.unwrap_or(0).min(8);
+        let mut bytes = [0u8; 8];
+        if let Some(d) = data {
+            let be = d.to_be_bytes();
+            bytes[..usize::from(n)].copy_from_slice(&be[8 - usize::from(n)..]);
+        }
+        Some(Self {
+            gpa: gpa.0,
+            hdsisr_store: is_write,
+            decoded_store: access.map(|a| a.is_write),
+            size: n,
+            data: bytes,
+        })
+    }
+
+    /// The completion of a load that read `bytes` (storage order), in nestedv2's
+    /// convention: the `size` bytes as a big-endian number.
+    pub fn completion(&self, bytes: &[u8; 8]) -> Action {
+        let n = usize::from(self.size);
+        let value = bytes[..n]
+            .iter()
+            .fold(0u64, |v, &b| (v << 8) | u64::from(b));
+        Action::MmioComplete { value }
+    }
+}
+
+/// The device and the console: what the L1 keeps for one guest between exits.
 #[derive(Debug, Default)]
 pub struct Env {
     /// Bytes the L2 printed (first 32).
@@ -40,40 +104,18 @@ pub struct Env {
     pub log: [Option<Access>; 16],
     /// MMIO accesses emulated in total.
     pub mmio: usize,
-    /// Store accesses whose HDSISR lacked the store bit, or loads that had it.
+    /// Accesses whose HDSISR store bit disagreed with the decoded instruction.
     pub direction_mismatch: usize,
-    /// RAM pages mapped on an HDSI / on an HISI.
-    pub paged: (u32, u32),
-    /// Return from [`Env::drive`] on an HDEC exit (else keep running).
-    pub stop_on_hdec: bool,
-}
-
-/// How [`Env::drive`] ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The payload made its [`REPORT`] hcall: GPR3…GPR12.
-    Report([u64; 10]),
-    /// An exit this policy does not handle.
-    Unhandled(Exit),
-    /// Too many exits.
-    Runaway,
-}
-
-/// Decodes a D/DS-form integer load or store: (store, size, RT/RS).
-fn decode_access(insn: u32) -> Option<(bool, u8, u8)> {
-    let reg = ((insn >> 21) & 31) as u8;
-    let (store, size) = match (insn >> 26, insn & 3) {
-        (34, _) => (false, 1),
-        (40, _) => (false, 2),
-        (32, _) => (false, 4),
-        (58, 0) => (false, 8),
-        (38, _) => (true, 1),
-        (44, _) => (true, 2),
-        (36, _) => (true, 4),
-        (62, 0) => (true, 8),
-        _ => return None,
-    };
-    Some((store, size, reg))
+    /// The payload's report (r3…r12), which ends a run loop.
+    pub report: Option<[u64; 10]>,
+    /// An exit this policy does not handle (ends the run loop).
+    pub unhandled: Option<Exit>,
+    /// An MMIO exit whose instruction nestedv2 could not fetch or decode (ends the run loop).
+    pub undecoded: Option<MmioRequest>,
+    /// `BENCH` hcalls seen.
+    pub bench: u64,
+    /// Stop after this many `BENCH` hcalls (0: never).
+    pub bench_limit: u64,
 }
 
 impl Env {
@@ -82,15 +124,28 @@ impl Env {
         &self.console[..self.console_len]
     }
 
-    fn hcall(&mut self, l2: &mut L2, gpr: &[u64; 10]) -> Option<Outcome> {
-        match gpr[0] {
-            REPORT => return Some(Outcome::Report(*gpr)),
-            BENCH => {}
+    fn hcall(&mut self, nr: u64, args: &[u64; 9]) -> Action {
+        match nr {
+            REPORT => {
+                let mut r = [0u64; 10];
+                r[0] = nr;
+                r[1..].copy_from_slice(args);
+                self.report = Some(r);
+                Action::Stop
+            }
+            BENCH => {
+                self.bench += 1;
+                if self.bench == self.bench_limit {
+                    Action::Stop
+                } else {
+                    Action::Resume
+                }
+            }
             H_PUT_TERM_CHAR => {
-                let n = (gpr[2] as usize).min(16);
+                let n = (args[1] as usize).min(16);
                 let mut bytes = [0u8; 16];
-                bytes[..8].copy_from_slice(&gpr[3].to_be_bytes());
-                bytes[8..].copy_from_slice(&gpr[4].to_be_bytes());
+                bytes[..8].copy_from_slice(&args[2].to_be_bytes());
+                bytes[8..].copy_from_slice(&args[3].to_be_bytes());
                 for &b in &bytes[..n] {
                     if let Some(c) = self.console.get_mut(self.console_len) {
                         *c = b;
@@ -99,104 +154,75 @@ impl Env {
                 }
                 let text = core::str::from_utf8(&bytes[..n]).unwrap_or("?");
                 println!("  L2> {text}");
-                l2.set(Id::GPR3, H_SUCCESS);
+                Action::HcallReturn(HcallReturn::status(0))
             }
-            _ => l2.set(Id::GPR3, H_FUNCTION),
+            _ => Action::HcallReturn(HcallReturn::status(H_FUNCTION)),
         }
-        None
     }
 
-    /// Emulates the load/store at `nia` to device offset `off`.
-    fn mmio(&mut self, l2: &mut L2, hv: &mut Hv, nia: u64, off: u64, hdsisr: u32) -> bool {
-        let Some(word) = l2.read::<4>(nia) else {
-            return false;
-        };
-        let Some((store, size, reg)) = decode_access(u32::from_le_bytes(word)) else {
-            return false;
-        };
-        let Some(id) = Id::gpr(reg) else {
-            return false;
-        };
-        if store != (hdsisr & 0x0200_0000 != 0) {
-            self.direction_mismatch += 1;
+    /// The device: a `size`-byte access at `gpa` with `data` (storage order) for a store;
+    /// returns the bytes loaded (or stored).
+    pub fn device(&mut self, gpa: u64, store: bool, size: u8, data: [u8; 8]) -> [u8; 8] {
+        let n = usize::from(size).clamp(1, 8);
+        let mut bytes = [0u8; 8];
+        match gpa.checked_sub(MMIO_BASE) {
+            Some(off) if off < 0x1000 => {
+                let at = off as usize;
+                if store {
+                    if let Some(d) = self.dev.get_mut(at..at + n) {
+                        d.copy_from_slice(&data[..n]);
+                    }
+                    bytes = data;
+                } else {
+                    match self.dev.get(at..at + n) {
+                        Some(d) => bytes[..n].copy_from_slice(d),
+                        None if at == 16 => bytes = DEVICE_ID.to_le_bytes(),
+                        None => {}
+                    }
+                }
+            }
+            // Unassigned: nothing answers a load; a store goes nowhere.
+            _ if store => bytes = data,
+            _ => bytes = [UNASSIGNED; 8],
         }
-        let n = usize::from(size);
-        let at = off as usize;
-        let value = if store {
-            let Ok(v) = l2.get(hv, id) else {
-                return false;
-            };
-            if let Some(d) = self.dev.get_mut(at..at + n) {
-                d.copy_from_slice(&v.to_le_bytes()[..n]);
-            }
-            v & (u64::MAX >> (64 - 8 * n))
-        } else {
-            let mut b = [0u8; 8];
-            match self.dev.get(at..at + n) {
-                Some(d) => b[..n].copy_from_slice(d),
-                None if at == 16 => b = DEVICE_ID.to_le_bytes(),
-                None => {}
-            }
-            let v = u64::from_le_bytes(b) & (u64::MAX >> (64 - 8 * n));
-            l2.set(id, v);
-            v
-        };
+        bytes[n..].fill(0);
         if let Some(slot) = self.log.get_mut(self.mmio) {
-            *slot = Some(Access { store, size, value });
+            *slot = Some(Access {
+                gpa,
+                store,
+                size,
+                value: u64::from_le_bytes(bytes),
+            });
         }
         self.mmio += 1;
-        l2.set(Id::NIA, nia + 4);
-        true
+        bytes
     }
 
-    /// Handles one exit; `Some` ends the drive.
-    fn handle(&mut self, l2: &mut L2, hv: &mut Hv, exit: Exit) -> Result<Option<Outcome>, L2Error> {
-        Ok(match exit {
-            Exit::Hcall(gpr) => self.hcall(l2, &gpr),
-            Exit::Hdsi {
-                asdr, nia, hdsisr, ..
-            } if l2.is_ram(asdr) => {
-                let _ = (nia, hdsisr);
-                l2.map(asdr & !0xFFF, 0x1000)?;
-                self.paged.0 += 1;
-                None
-            }
-            Exit::Hdsi {
-                asdr, nia, hdsisr, ..
-            } if asdr >= MMIO_BASE => {
-                let ok = self.mmio(l2, hv, nia, asdr - MMIO_BASE, hdsisr);
-                (!ok).then_some(Outcome::Unhandled(exit))
-            }
-            Exit::Hisi { asdr, .. } if l2.is_ram(asdr) => {
-                l2.map(asdr & !0xFFF, 0x1000)?;
-                self.paged.1 += 1;
-                None
-            }
-            Exit::Hdec if !self.stop_on_hdec => None,
-            e => Some(Outcome::Unhandled(e)),
-        })
+    fn mmio(&mut self, req: MmioRequest, exit: &Exit) -> Action {
+        let Some(store) = req.decoded_store else {
+            self.undecoded = Some(req);
+            self.unhandled = Some(*exit);
+            return Action::Stop;
+        };
+        if store != req.hdsisr_store {
+            self.direction_mismatch += 1;
+        }
+        let bytes = self.device(req.gpa, store, req.size, req.data);
+        req.completion(&bytes)
     }
+}
 
-    /// Runs the vCPU (from `start`, in real mode, when given) until the payload reports, an
-    /// exit needs the caller, or `max_exits` exits went by.
-    pub fn drive(
-        &mut self,
-        l2: &mut L2,
-        hv: &mut Hv,
-        start: Option<u64>,
-        max_exits: u32,
-    ) -> Result<Outcome, L2Error> {
-        l2.idle();
-        if let Some(nia) = start {
-            l2.set(Id::NIA, nia);
-            l2.set(Id::MSR, MSR);
+impl ExitHandler for Env {
+    fn handle(&mut self, exit: &Exit) -> Action {
+        if let Some(req) = MmioRequest::from_exit(exit) {
+            return self.mmio(req, exit);
         }
-        for _ in 0..max_exits {
-            let exit = l2.run(hv, SLICE)?;
-            if let Some(done) = self.handle(l2, hv, exit)? {
-                return Ok(done);
+        match *exit {
+            Exit::Hcall { nr, ref args } => self.hcall(nr, args),
+            other => {
+                self.unhandled = Some(other);
+                Action::Stop
             }
         }
-        Ok(Outcome::Runaway)
     }
 }

@@ -17,8 +17,14 @@
 //! | `HEAI` | executes the illegal word 0x00001234 | 0xE40; the L1 injects a program interrupt → 0x700 handler reports SRR0/SRR1 |
 //! | `SPIN` | `b .` | 0x980 |
 //! | `BENCH` | `sc 1` with r3 = [`BENCH`], forever | 0xC00 each |
+//! | `STORE` | stores r4 at GPA r5, loads it back, reports it | 0xE00 (first touch), 0xC00 |
+//! | `PROBE` | loads 8 bytes at GPA r4, stores 0x5a5a there, reports what it loaded | 0xE00 × 2 (not its RAM), 0xC00 |
+//! | `MMU` | turns IR/DR on (`rfid`) under the process table the L1 set, reports MSR, loads the device id and a RAM word through translation, reports | 0xE00 (MMIO, relocated), 0xC00 |
+//! | `TIMER` | DEC = r4, MSR\[EE\] = 1, `b .` | 0x980 until its DEC fires or the L1 injects one; the 0x900 handler reports SRR0, SRR1, DEC |
 //!
-//! `FAR` (copied by the L1 to 0x300000) reports 0x1515 and its own address.
+//! `FAR` (copied by the L1 to 0x300000) reports 0x1515 and its own address. The L2's
+//! interrupt handlers (0x700 program, 0x900 decrementer) need LPCR\[ILE\] = 1 (little-endian
+//! interrupts), which the L1 sets in every vCPU's LPCR.
 
 use core::ptr::addr_of;
 
@@ -32,13 +38,22 @@ pub const MMIO_BASE: u64 = 0x1000_0000;
 pub const FAR_GPA: u64 = 0x30_0000;
 /// The L2's program-interrupt vector (its handler reports SRR0 and SRR1).
 pub const PROGRAM_VECTOR: u64 = 0x700;
+/// Process-table base (GSID 0x0006, 4 KiB) in the `MMU` guest's RAM.
+pub const PROCESS_TABLE: u64 = 0x10_0000;
+/// Root of the L2's process-scoped tree (64 KiB, 8192 entries): PID 0's entry points here.
+pub const PROCESS_ROOT: u64 = 0x11_0000;
+/// Its level-1 (PUD) and level-2 (PMD) directories.
+pub const PROCESS_PUD: u64 = 0x12_0000;
+/// The PMD: 2 MiB leaves.
+pub const PROCESS_PMD: u64 = 0x12_1000;
 
 core::arch::global_asm!(
     r#"
     .section .rodata.l2_payload, "a"
     .p2align 12
     .globl l2_blob_start, l2_blob_end, l2_hello, l2_mmio, l2_paging, l2_hisi, l2_heai
-    .globl l2_spin, l2_bench, l2_far, l2_far_end
+    .globl l2_spin, l2_bench, l2_far, l2_far_end, l2_store, l2_probe, l2_mmu, l2_timer
+    .globl l2_timer_spin
 l2_blob_start:
     b .
 
@@ -118,9 +133,57 @@ l2_bench:
     sc 1
     b l2_bench
 
+l2_store:
+    std %r4, 0(%r5)
+    ld %r6, 0(%r5)
+    li %r3, 0x7F00
+    sc 1
+    b .
+
+l2_probe:
+    ld %r5, 0(%r4)
+    li %r6, 0x5a5a
+    std %r6, 0(%r4)
+    li %r3, 0x7F00
+    sc 1
+    b .
+
+l2_mmu:
+    mfmsr %r11
+    ori %r11, %r11, 0x30
+    li %r12, l2_mmu_on - l2_blob_start
+    mtsrr0 %r12
+    mtsrr1 %r11
+    rfid
+l2_mmu_on:
+    mfmsr %r4
+    lis %r10, 0x1000
+    ld %r5, 16(%r10)
+    lis %r9, 0x20
+    ld %r6, 0(%r9)
+    li %r3, 0x7F00
+    sc 1
+    b .
+
+l2_timer:
+    mtdec %r4
+    mfmsr %r11
+    ori %r11, %r11, 0x8000
+    mtmsrd %r11, 1
+l2_timer_spin:
+    b .
+
     .org 0x700
     mfsrr0 %r4
     mfsrr1 %r5
+    li %r3, 0x7F00
+    sc 1
+    b .
+
+    .org 0x900
+    mfsrr0 %r4
+    mfsrr1 %r5
+    mfdec %r6
     li %r3, 0x7F00
     sc 1
     b .
@@ -155,6 +218,11 @@ extern "C" {
     static l2_bench: u8;
     static l2_far: u8;
     static l2_far_end: u8;
+    static l2_store: u8;
+    static l2_probe: u8;
+    static l2_mmu: u8;
+    static l2_timer: u8;
+    static l2_timer_spin: u8;
 }
 
 /// A payload entry point (its GPA once the blob is at GPA 0).
@@ -174,6 +242,16 @@ pub enum Entry {
     Spin,
     /// `sc 1` ([`BENCH`]) in a loop.
     Bench,
+    /// Store r4 at GPA r5 and load it back.
+    Store,
+    /// Load and store at GPA r4 (not this guest's RAM).
+    Probe,
+    /// Turn the MMU on, then MMIO, RAM and an hcall with translation on.
+    Mmu,
+    /// DEC = r4, EE on, spin.
+    Timer,
+    /// The `b .` the timer payload spins on.
+    TimerSpin,
 }
 
 fn offset(sym: *const u8) -> u64 {
@@ -191,6 +269,11 @@ impl Entry {
             Entry::Heai => addr_of!(l2_heai),
             Entry::Spin => addr_of!(l2_spin),
             Entry::Bench => addr_of!(l2_bench),
+            Entry::Store => addr_of!(l2_store),
+            Entry::Probe => addr_of!(l2_probe),
+            Entry::Mmu => addr_of!(l2_mmu),
+            Entry::Timer => addr_of!(l2_timer),
+            Entry::TimerSpin => addr_of!(l2_timer_spin),
         };
         offset(sym)
     }
@@ -199,8 +282,7 @@ impl Entry {
 /// Bytes of `start..end` of the image's read-only data.
 fn bytes(start: *const u8, end: *const u8) -> &'static [u8] {
     let len = (end as usize).saturating_sub(start as usize);
-    // SAFETY: both symbols bound one assembled block in `.rodata` (read-only for the
-    // program's whole life), `start` ≤ `end`.
+    // SAFETY: both symbols bound one assembled block in `.rodata` (read-only for the program's whole life), `start` ≤ `end`.
     unsafe { core::slice::from_raw_parts(start, len) }
 }
 

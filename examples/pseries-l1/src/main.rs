@@ -1,5 +1,6 @@
 //! A bare-metal PAPR L1 on QEMU `pseries` (`cap-nested-papr=on`): boots, reads the device tree,
-//! then checks the L0's Nested APIv2 answers through `papr-hcall` and prints one line per check
+//! then checks the L0's Nested APIv2 answers through `papr-hcall`, runs L2 guests through
+//! `papr-nestedv2` (two guests, every exit kind, statistics), and prints one line per check
 //! and a final `RESULT: N ok, M FAIL` line. Powers off (exit 0) when every check passed and
 //! terminates with a failure status otherwise. Boot it with `cargo xtask run`.
 #![no_std]
@@ -14,20 +15,20 @@ mod dt;
 mod heap;
 mod l2checks;
 mod l2emu;
+mod l2host;
 mod l2payload;
-mod l2run;
 mod mem;
 mod rtas;
 
-use papr_hcall::{generic, Sc1};
+use papr_hcall::{generic, Capabilities, Sc1};
+use papr_nestedv2::{NestedHost, TimebaseClock};
 
 /// The L1 proper, entered from [`boot`] with the device tree address.
 pub fn l1_main(fdt_addr: usize) -> ! {
     let t0 = boot::timebase();
     // Little-endian interrupts first, so that a fault anywhere below reaches our vectors.
     let le = generic::set_interrupts_little_endian(&Sc1);
-    // SAFETY: QEMU passes the address of a valid flattened device tree in r3 and never moves it;
-    // nothing in this L1 writes to it (the heap ends below it, see `heap::init`).
+    // SAFETY: QEMU passes the address of a valid flattened device tree in r3 and never moves it; nothing in this L1 writes to it (the heap ends below it, see `heap::init`).
     let info = unsafe { dt::read(fdt_addr) };
     if let Some(vterm) = info.vterm {
         console::set_vterm(vterm);
@@ -48,9 +49,7 @@ pub fn l1_main(fdt_addr: usize) -> ! {
     let limit = info.memory.min(fdt_addr);
     let (heap, size) = heap::init(limit);
     println!("  heap {heap:#x} + {size:#x}");
-    let (ok, fail) = checks::run(info.ticks_per_us);
-    let (ok2, fail2) = l2checks::run(info.ticks_per_us);
-    let (ok, fail) = (ok + ok2, fail + fail2);
+    let (ok, fail) = checks(heap as u64, (heap + size) as u64, info.ticks_per_us);
     let ms = boot::timebase().wrapping_sub(t0) / (info.ticks_per_us * 1000);
     println!("RESULT: {ok} ok, {fail} FAIL ({ms} ms)");
     if fail == 0 && ok > 0 {
@@ -58,6 +57,35 @@ pub fn l1_main(fdt_addr: usize) -> ! {
     } else {
         rtas::terminate("checks failed")
     }
+}
+
+/// The lifecycle checks, then one [`NestedHost`] for every L2: capabilities are negotiated
+/// once, between the checks that must come before and those that come after. Returns
+/// (ok, FAIL).
+fn checks(heap_start: u64, heap_end: u64, ticks_per_us: u64) -> (u32, u32) {
+    let mut t = checks::Tally::default();
+    let mut hv = l2host::new_hv(heap_start, heap_end, ticks_per_us);
+    checks::before_negotiate(&mut t, &mut hv);
+    let host = l2host::pool(128 << 10)
+        .ok_or(papr_nestedv2::Error::OutOfPages {
+            what: "run buffer pool",
+        })
+        .and_then(|pages| NestedHost::negotiate(hv, TimebaseClock, pages, Capabilities::MODES));
+    let host = match host {
+        Ok(h) => h,
+        Err(e) => {
+            t.check(false, format_args!("negotiate (NestedHost) -> {e}"));
+            return (t.ok, t.fail);
+        }
+    };
+    let n = host.negotiated();
+    t.check(
+        true,
+        format_args!("negotiate (NestedHost) -> set {}, mode {:?}", n.set, n.mode),
+    );
+    host.with_hv(|hv| checks::after_negotiate(&mut t, hv, n));
+    let (ok, fail) = l2checks::run(&host, ticks_per_us);
+    (t.ok + ok, t.fail + fail)
 }
 
 #[panic_handler]

@@ -143,7 +143,11 @@ fuzz_target!(|data: &[u8]| {
     let mut unique = guests.clone();
     unique.sort_unstable();
     unique.dedup();
-    assert_eq!(unique.len(), guests.len(), "duplicate guest ids: {guests:?}");
+    assert_eq!(
+        unique.len(),
+        guests.len(),
+        "duplicate guest ids: {guests:?}"
+    );
     for &g in &guests {
         assert!((1..4096).contains(&g), "guest id {g} out of 1..4096");
         let n = l0.vcpus(g).expect("a live guest has a vCPU count");

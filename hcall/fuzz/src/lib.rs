@@ -18,10 +18,8 @@ pub const REGIONS: [(u64, usize); 2] = [(0, 0x1_0000), (0x2_0000, 0x1_0000)];
 
 /// Fresh zeroed L1 memory.
 pub fn memory() -> GuestMemoryMmap<()> {
-    let ranges: Vec<(GuestAddress, usize)> = REGIONS
-        .iter()
-        .map(|&(a, l)| (GuestAddress(a), l))
-        .collect();
+    let ranges: Vec<(GuestAddress, usize)> =
+        REGIONS.iter().map(|&(a, l)| (GuestAddress(a), l)).collect();
     GuestMemoryMmap::from_ranges(&ranges).expect("two fixed regions map")
 }
 
@@ -285,7 +283,11 @@ impl<'a> Input<'a> {
             }
             1 => {
                 let b = self.u8();
-                let rc = if b % 7 == 0 { 1 } else { 9899 + i64::from(b % 7) };
+                let rc = if b % 7 == 0 {
+                    1
+                } else {
+                    9899 + i64::from(b % 7)
+                };
                 Injection::Busy {
                     rc,
                     count: u64::from(self.u8() % 8),

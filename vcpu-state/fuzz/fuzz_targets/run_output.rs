@@ -109,7 +109,9 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(s.cached(id), before.cached(id), "guest-wide {id:?} changed");
                 assert_eq!(s.is_dirty(id), before.is_dirty(id));
             }
-            let stale = sets::THREAD_REGS.difference(seen).difference(before.dirty());
+            let stale = sets::THREAD_REGS
+                .difference(seen)
+                .difference(before.dirty());
             assert!(
                 s.valid().intersection(stale).is_empty(),
                 "registers the exit did not carry stayed valid"
