@@ -58,12 +58,17 @@ pub fn ensure_cargo_fuzz() -> Result<String, String> {
 fn run_target(dir: &PathBuf, target: &str, seconds: u64) -> Result<String, String> {
     let corpus = dir.join("fuzz").join("corpus").join(target);
     std::fs::create_dir_all(&corpus).map_err(|e| format!("{}: {e}", corpus.display()))?;
+    let seeds = dir.join("fuzz").join("seeds").join(target);
     let out = nightly_cargo()
         .current_dir(dir)
         // One target folder for every fuzz crate: libfuzzer-sys and shared crates build once.
         .args(["fuzz", "run", "--target-dir"])
         .arg(root().join("target").join("fuzz"))
-        .args([target, "--"])
+        .arg(target)
+        .arg(&corpus)
+        // Hand-made seeds (committed): read as a second corpus, never written.
+        .args(seeds.exists().then_some(&seeds))
+        .arg("--")
         .arg(format!("-max_total_time={seconds}"))
         .arg("-rss_limit_mb=2048")
         .output()

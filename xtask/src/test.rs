@@ -78,9 +78,37 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .args(["miri", "test", "-p", "papr-hcall", "--lib"]);
     r.cmd("miri: papr-hcall unit tests", miri_hcall);
 
+    r.step("hosted example: cargo run -p hosted", hosted);
+
     crate::fuzz::smoke(&mut r);
 
     pseries::test_steps(&mut r);
 
     r.finish()
+}
+
+/// Runs the hosted example (an L1 VMM on the software L0) and checks what it prints.
+fn hosted() -> Result<String, String> {
+    let out = cargo()
+        .args(["run", "--quiet", "-p", "hosted"])
+        .output()
+        .map_err(|e| format!("cargo run -p hosted: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    print!("{text}");
+    let want = [
+        "Hello from an L2 guest under PAPR Nested APIv2!",
+        "[vmm] mmio read  dev+0x0 (id) -> 0x50415052",
+        "[vmm] L2 exited with status 0",
+        "[vmm] guest deleted, the L0 holds no guests",
+    ];
+    if !out.status.success() {
+        return Err(format!("hosted exited with {}", out.status));
+    }
+    match want.iter().find(|w| !text.contains(*w)) {
+        Some(missing) => Err(format!("hosted output lacks {missing:?}")),
+        None => Ok(format!(
+            "{} lines, L2 exited with status 0",
+            text.lines().count()
+        )),
+    }
 }
