@@ -41,7 +41,8 @@ fn lifecycle_every_exit_kind() {
     write(
         &l0,
         BACKING + 0x1008,
-        &0x1122_3344_5566_7788u64.to_be_bytes(),
+        // The L2 runs little-endian (MSR[LE]): its `ld` reads the bytes as QEMU does.
+        &0x1122_3344_5566_7788u64.to_le_bytes(),
     );
     let gprs: [u64; 9] = core::array::from_fn(|i| 0x1100_0000_0000_0004 + i as u64);
     l0.set_program(
@@ -123,7 +124,7 @@ fn lifecycle_every_exit_kind() {
             },
         ]
     );
-    assert_eq!(read(&l0, BACKING + 0x1010, 4), 0xCAFE_F00Du32.to_be_bytes());
+    assert_eq!(read(&l0, BACKING + 0x1010, 4), 0xCAFE_F00Du32.to_le_bytes());
 
     // Rerun without moving NIA: the same load faults again.
     run_input(&l0, G, 0, &[]);
@@ -277,7 +278,7 @@ fn store_after_load_across_runs_still_faults() {
     rx.set_leaf(slot, rx.leaf(slot) | 0x80);
     run_input(&l0, G, 0, &[]);
     assert_eq!(hv.run_vcpu(g, VcpuId(0)).unwrap(), 0x980);
-    assert_eq!(read(&l0, BACKING + 0x1000, 8), 1u64.to_be_bytes());
+    assert_eq!(read(&l0, BACKING + 0x1000, 8), 1u64.to_le_bytes());
 }
 
 #[test]

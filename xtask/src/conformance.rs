@@ -1,21 +1,59 @@
-//! `cargo xtask conformance [--softl0-only]`: runs every scenario of `papr-scenarios` on the
-//! software L0 and diffs its trace against QEMU's.
+//! `cargo xtask conformance [--softl0-only] [--timeout SECS]`: runs every scenario of
+//! `papr-scenarios` on QEMU and on the software L0 and diffs the two traces (issue 13).
 //!
-//! The QEMU trace is the console log of the pseries example's conformance run: the file
-//! named by `$PAPR_QEMU_TRACE`, else `target/conformance/qemu.trace`. Without one the
-//! command says `qemu: not run yet` and fails, unless `--softl0-only` is given.
+//! 1. QEMU: builds `examples/pseries-l1` with its `conformance` feature, boots it on a fresh
+//!    QEMU pseries (the `caps-*` scenarios need an L0 with no capabilities set yet), and
+//!    writes the console (the trace lines among the boot messages) to
+//!    `target/conformance/qemu.trace`. A crash, hang (no exit within the timeout) or abort
+//!    of that boot fails the command. When `$PAPR_QEMU_TRACE` names a file, that trace is
+//!    used instead and QEMU is not booted.
+//! 2. The software L0: `papr-conformance run` writes `target/conformance/softl0.trace`.
+//! 3. `papr-conformance diff` prints per scenario `same`, a listed known difference (with
+//!    its reason) or the first difference, and the total
+//!    `N scenarios: S same, K known differences, D different`; any unexplained difference
+//!    fails the command.
+//!
+//! `--softl0-only` skips the QEMU boot: it diffs against an existing QEMU trace if there is
+//! one, and otherwise checks the software L0 alone, saying `qemu: not run`.
 
+use crate::pseries;
 use crate::steps::{cargo, root};
 use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
-/// Environment variable naming the QEMU trace file.
+/// Environment variable naming a QEMU trace to use instead of booting QEMU.
 pub const QEMU_TRACE_ENV: &str = "PAPR_QEMU_TRACE";
+
+/// Deadline for the QEMU boot; the whole suite takes well under a second there.
+const TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where the QEMU trace is looked for.
 pub fn qemu_trace_path(env: Option<String>) -> PathBuf {
     match env {
         Some(p) if !p.is_empty() => PathBuf::from(p),
         _ => root().join("target/conformance/qemu.trace"),
+    }
+}
+
+/// Where the QEMU trace comes from.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Source {
+    /// Boot QEMU and write its trace here.
+    Boot(PathBuf),
+    /// A trace given by `$PAPR_QEMU_TRACE`.
+    Given(PathBuf),
+    /// `--softl0-only`: no boot; an existing trace here is diffed, if any.
+    Existing(PathBuf),
+}
+
+/// Decides the [`Source`] from `--softl0-only` and `$PAPR_QEMU_TRACE`.
+pub fn source(softl0_only: bool, env: Option<String>) -> Source {
+    let given = env.as_deref().is_some_and(|p| !p.is_empty());
+    let path = qemu_trace_path(env);
+    match (given, softl0_only) {
+        (true, _) => Source::Given(path),
+        (false, true) => Source::Existing(path),
+        (false, false) => Source::Boot(path),
     }
 }
 
@@ -39,21 +77,69 @@ pub fn next(softl0_only: bool, qemu: PathBuf, exists: bool) -> Next {
     }
 }
 
-pub fn run(args: &[String]) -> Result<(), String> {
-    let mut softl0_only = false;
-    for a in args {
+/// Command-line options.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Options {
+    /// `--softl0-only`.
+    pub softl0_only: bool,
+    /// `--timeout SECS` for the QEMU boot.
+    pub timeout: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            softl0_only: false,
+            timeout: TIMEOUT,
+        }
+    }
+}
+
+/// Parses `[--softl0-only] [--timeout SECS]`.
+pub fn parse(args: &[String]) -> Result<Options, String> {
+    let mut o = Options::default();
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
         match a.as_str() {
-            "--softl0-only" => softl0_only = true,
+            "--softl0-only" => o.softl0_only = true,
+            "--timeout" => {
+                let secs = it.next().ok_or("--timeout wants seconds")?;
+                o.timeout = Duration::from_secs(
+                    secs.parse()
+                        .map_err(|_| format!("--timeout wants seconds, got {secs:?}"))?,
+                );
+            }
             other => {
                 return Err(format!(
-                    "`cargo xtask conformance`: unknown argument {other:?}"
+                    "`cargo xtask conformance [--softl0-only] [--timeout SECS]`: unknown \
+                     argument {other:?}"
                 ))
             }
         }
     }
-    let soft = root().join("target/conformance/softl0.trace");
-    let soft_s = soft.display().to_string();
-    println!("==> conformance: every scenario on the software L0");
+    Ok(o)
+}
+
+/// `cargo xtask conformance …`.
+pub fn run(args: &[String]) -> Result<(), String> {
+    let summary = check(&parse(args)?)?;
+    println!("conformance: {summary}");
+    Ok(())
+}
+
+/// Boots QEMU and writes its trace to `path`; returns what the boot said.
+fn qemu_side(path: &PathBuf, timeout: Duration) -> Result<String, String> {
+    println!("==> conformance: every scenario on QEMU (pseries-l1, feature `conformance`)");
+    let (console, summary) = pseries::conformance_boot(timeout)?;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(path, console).map_err(|e| format!("{}: {e}", path.display()))?;
+    println!("qemu: {summary}; trace: {}", path.display());
+    Ok(summary)
+}
+
+fn papr_conformance(args: &[&str]) -> Result<bool, String> {
     let st = cargo()
         .args([
             "run",
@@ -63,54 +149,62 @@ pub fn run(args: &[String]) -> Result<(), String> {
             "--bin",
             "papr-conformance",
             "--",
-            "run",
-            "--out",
-            &soft_s,
         ])
+        .args(args)
         .status()
         .map_err(|e| format!("could not start cargo: {e}"))?;
-    if !st.success() {
-        return Err(format!("the software-L0 run failed ({st})"));
+    Ok(st.success())
+}
+
+/// The whole comparison; `Ok(summary)` when every scenario is `same` or a listed known
+/// difference.
+pub fn check(o: &Options) -> Result<String, String> {
+    let start = Instant::now();
+    let src = source(o.softl0_only, std::env::var(QEMU_TRACE_ENV).ok());
+    let qemu = match &src {
+        Source::Boot(p) => {
+            qemu_side(p, o.timeout)?;
+            p.clone()
+        }
+        Source::Given(p) => {
+            println!(
+                "qemu: using the trace named by ${QEMU_TRACE_ENV}: {}",
+                p.display()
+            );
+            p.clone()
+        }
+        Source::Existing(p) => p.clone(),
+    };
+    let soft = root().join("target/conformance/softl0.trace");
+    let soft_s = soft.display().to_string();
+    println!("==> conformance: every scenario on the software L0");
+    if !papr_conformance(&["run", "--out", &soft_s])? {
+        return Err("the software-L0 run failed (see above)".into());
     }
     println!("softl0 trace: {soft_s}");
-    let qemu = qemu_trace_path(std::env::var(QEMU_TRACE_ENV).ok());
     let exists = qemu.is_file();
-    match next(softl0_only, qemu, exists) {
+    let secs = || format!("{:.1} s", start.elapsed().as_secs_f64());
+    match next(o.softl0_only, qemu, exists) {
         Next::SoftL0Only => {
             println!(
-                "qemu: not run yet (no QEMU trace; set ${QEMU_TRACE_ENV} or write \
-                 target/conformance/qemu.trace) — software L0 only, as asked by --softl0-only"
+                "qemu: not run (--softl0-only, and no QEMU trace at \
+                 target/conformance/qemu.trace or ${QEMU_TRACE_ENV})"
             );
-            Ok(())
-        }
-        Next::Missing(p) => {
-            println!("qemu: not run yet (no {})", p.display());
-            Err(format!(
-                "no QEMU trace at {}: run the pseries conformance boot first, or pass \
-                 --softl0-only to check the software L0 alone",
-                p.display()
+            Ok(format!(
+                "software L0 only, as asked by --softl0-only ({})",
+                secs()
             ))
         }
+        Next::Missing(p) => Err(format!("no QEMU trace at {}", p.display())),
         Next::Diff(p) => {
             let q = p.display().to_string();
-            println!("==> conformance: diff against {q}");
-            let st = cargo()
-                .args([
-                    "run",
-                    "--quiet",
-                    "-p",
-                    "papr-scenarios",
-                    "--bin",
-                    "papr-conformance",
-                    "--",
-                    "diff",
-                    &q,
-                    &soft_s,
-                ])
-                .status()
-                .map_err(|e| format!("could not start cargo: {e}"))?;
-            if st.success() {
-                Ok(())
+            println!("==> conformance: diff {q} (reference) against {soft_s}");
+            if papr_conformance(&["diff", &q, &soft_s])? {
+                Ok(format!(
+                    "the software L0 agrees with QEMU on every scenario but the listed \
+                     known differences ({})",
+                    secs()
+                ))
             } else {
                 Err("the software L0 and QEMU differ (see above)".into())
             }
@@ -139,5 +233,35 @@ mod tests {
         );
         assert!(qemu_trace_path(None).ends_with("target/conformance/qemu.trace"));
         assert!(qemu_trace_path(Some(String::new())).ends_with("target/conformance/qemu.trace"));
+    }
+
+    #[test]
+    fn qemu_is_booted_unless_a_trace_is_given_or_softl0_only() {
+        let q = "/tmp/q.trace".to_string();
+        assert!(matches!(source(false, None), Source::Boot(_)));
+        assert!(matches!(
+            source(false, Some(String::new())),
+            Source::Boot(_)
+        ));
+        assert!(matches!(source(true, None), Source::Existing(_)));
+        assert_eq!(
+            source(false, Some(q.clone())),
+            Source::Given(PathBuf::from(&q))
+        );
+        assert_eq!(
+            source(true, Some(q.clone())),
+            Source::Given(PathBuf::from(q))
+        );
+    }
+
+    #[test]
+    fn options() {
+        assert_eq!(parse(&[]).unwrap(), Options::default());
+        let o = parse(&["--softl0-only".into(), "--timeout".into(), "5".into()]).unwrap();
+        assert!(o.softl0_only);
+        assert_eq!(o.timeout, Duration::from_secs(5));
+        assert!(parse(&["--timeout".into()]).is_err());
+        assert!(parse(&["--timeout".into(), "x".into()]).is_err());
+        assert!(parse(&["--bogus".into()]).is_err());
     }
 }

@@ -36,22 +36,54 @@ fn example_cargo(args: &[&str]) -> std::process::Command {
     c
 }
 
+/// What a build of the example does once booted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// The Nested APIv2 checks (`RESULT: N ok, M FAIL`).
+    Checks,
+    /// Cargo feature `conformance`: every `papr-scenarios` scenario, trace lines on the console.
+    Conformance,
+}
+
+impl Mode {
+    /// The flat image's file name (both builds share the target folder).
+    fn image_name(self) -> &'static str {
+        match self {
+            Mode::Checks => "pseries-l1.bin",
+            Mode::Conformance => "pseries-l1-conformance.bin",
+        }
+    }
+}
+
 /// Builds the example (release) and writes the flat `-bios` image; returns its path.
 pub fn build() -> Result<PathBuf, String> {
+    build_mode(Mode::Checks)
+}
+
+/// Builds the example (release) in `mode` and writes its flat `-bios` image; returns its path.
+/// The two modes' builds are cached side by side (cargo keys them by feature set); the ELF
+/// both leave at the same path is turned into an image at once.
+pub fn build_mode(mode: Mode) -> Result<PathBuf, String> {
     let dir = example_dir();
     let target_dir = dir.join("target");
-    let mut c = example_cargo(&["build", "--release", "--target", PPC64LE]);
+    let mut args = vec!["build", "--release", "--target", PPC64LE];
+    if mode == Mode::Conformance {
+        args.extend(["--features", "conformance"]);
+    }
+    let mut c = example_cargo(&args);
     println!("+ (cd {}) {c:?}", dir.display());
     let st = c
         .status()
         .map_err(|e| format!("could not run cargo: {e}"))?;
     if !st.success() {
-        return Err(format!("building examples/pseries-l1 failed ({st})"));
+        return Err(format!(
+            "building examples/pseries-l1 ({mode:?}) failed ({st})"
+        ));
     }
     let elf_path = target_dir.join(PPC64LE).join("release").join("pseries-l1");
     let elf = std::fs::read(&elf_path).map_err(|e| format!("{}: {e}", elf_path.display()))?;
     let image = flat_image(&elf).map_err(|e| format!("{}: {e}", elf_path.display()))?;
-    let bin = target_dir.join("pseries-l1.bin");
+    let bin = target_dir.join(mode.image_name());
     std::fs::write(&bin, image).map_err(|e| format!("{}: {e}", bin.display()))?;
     Ok(bin)
 }
@@ -276,6 +308,107 @@ pub fn build_and_boot(timeout: Duration) -> Result<String, String> {
     }
 }
 
+/// How a conformance boot ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ConformanceVerdict {
+    /// QEMU exited 0 after the L1's closing `CONFORMANCE: N scenarios, …` line.
+    Done {
+        /// Scenarios the L1 ran.
+        scenarios: u32,
+        /// Trace events it printed.
+        events: u32,
+    },
+    /// The L1 panicked or took an unexpected interrupt (message line).
+    Crashed(String),
+    /// No exit before the deadline (e.g. an L2 that spins with no HDEC exit).
+    Hang,
+    /// QEMU died, or exited without the closing line.
+    Abort(String),
+}
+
+/// The L1's closing line: (scenarios, events).
+fn conformance_line(console: &str) -> Option<(u32, u32)> {
+    let line = console
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("CONFORMANCE: "))?;
+    let mut nums = line
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|s| !s.is_empty())
+        .map(|s| s.parse::<u32>().ok());
+    Some((nums.next()??, nums.next()??))
+}
+
+/// Judges a finished conformance boot from QEMU's exit and the console.
+pub fn conformance_verdict(boot: &qemu::Boot) -> ConformanceVerdict {
+    let Some(status) = boot.status else {
+        return ConformanceVerdict::Hang;
+    };
+    let crash = boot
+        .console
+        .lines()
+        .find(|l| l.starts_with("PANIC") || l.starts_with("FATAL"))
+        .map(str::to_string);
+    match (status.code(), conformance_line(&boot.console), crash) {
+        (Some(1), _, Some(line)) => ConformanceVerdict::Crashed(line),
+        (Some(0), Some((scenarios, events)), None) => {
+            ConformanceVerdict::Done { scenarios, events }
+        }
+        (Some(0), None, _) => ConformanceVerdict::Abort(
+            "QEMU exited 0 but the L1 printed no CONFORMANCE line: it powered off or reset \
+             early"
+                .into(),
+        ),
+        (Some(code), _, _) => ConformanceVerdict::Abort(format!(
+            "QEMU exited with status {code} before the end of the suite; QEMU's last words: \
+             {:?}; last console line: {:?}",
+            boot.stderr.lines().last().unwrap_or(""),
+            boot.console.lines().last().unwrap_or("")
+        )),
+        (None, _, _) => ConformanceVerdict::Abort(signal_text(status)),
+    }
+}
+
+/// Builds the conformance mode, boots it on a fresh QEMU with `timeout`, and returns its
+/// console (trace lines among boot messages) once the whole suite ran; any other end is an
+/// error naming it (the console is still echoed live).
+pub fn conformance_boot(timeout: Duration) -> Result<(String, String), String> {
+    ensure_target(PPC64LE)?;
+    println!("{}", qemu::ensure()?);
+    let image = build_mode(Mode::Conformance)?;
+    let boot = qemu::boot_quiet(qemu::command(&image), timeout)?;
+    let timing = format!(
+        "QEMU ran {:.2} s (first output after {})",
+        boot.elapsed.as_secs_f64(),
+        boot.first_output
+            .map_or("none".to_string(), |d| format!("{:.2} s", d.as_secs_f64()))
+    );
+    let last = boot.console.lines().last().unwrap_or("").to_string();
+    match conformance_verdict(&boot) {
+        ConformanceVerdict::Done { scenarios, events } => Ok((
+            boot.console,
+            format!("{scenarios} scenarios, {events} events; {timing}"),
+        )),
+        ConformanceVerdict::Crashed(line) => Err(format!(
+            "the conformance L1 crashed: {line} (last trace line before it: {:?})",
+            last_trace_line(&boot.console)
+        )),
+        ConformanceVerdict::Hang => Err(format!(
+            "hang: QEMU did not exit within {} s (last console line: {last:?}); QEMU was killed",
+            timeout.as_secs()
+        )),
+        ConformanceVerdict::Abort(why) => Err(why),
+    }
+}
+
+fn last_trace_line(console: &str) -> &str {
+    console
+        .lines()
+        .rev()
+        .find(|l| l.starts_with("T "))
+        .unwrap_or("")
+}
+
 /// `cargo xtask run [--timeout SECS]`.
 pub fn run(args: &[String]) -> Result<(), String> {
     let timeout = match args {
@@ -305,9 +438,19 @@ pub fn test_steps(r: &mut Report) -> bool {
     let mut clippy = example_cargo(&["clippy", "--release", "--target", PPC64LE]);
     clippy.args(["--", "-D", "warnings"]);
     r.cmd("pseries-l1: clippy -D warnings (ppc64le)", clippy);
-    r.step("pseries-l1 on QEMU (Nested APIv2 checks)", || {
+    let mut clippy = example_cargo(&["clippy", "--release", "--target", PPC64LE]);
+    clippy.args(["--features", "conformance", "--", "-D", "warnings"]);
+    r.cmd(
+        "pseries-l1: clippy -D warnings (ppc64le, conformance)",
+        clippy,
+    );
+    let checks = r.step("pseries-l1 on QEMU (Nested APIv2 checks)", || {
         build_and_boot(TIMEOUT)
-    })
+    });
+    let conformance = r.step("conformance: software L0 vs QEMU (issue 13)", || {
+        crate::conformance::check(&crate::conformance::Options::default())
+    });
+    checks && conformance
 }
 
 #[cfg(test)]
@@ -362,6 +505,36 @@ mod tests {
             ..boot(None, ok)
         };
         assert!(matches!(verdict(&sig), Verdict::Abort(_)));
+    }
+
+    #[test]
+    fn conformance_verdicts() {
+        let done = "T a 0 hcall op=X rc=0\nCONFORMANCE: 51 scenarios, 711 events, 0 driver \
+                    errors (175 ms)\n";
+        assert_eq!(
+            conformance_verdict(&boot(Some(0), done)),
+            ConformanceVerdict::Done {
+                scenarios: 51,
+                events: 711
+            }
+        );
+        assert_eq!(
+            conformance_verdict(&boot(None, done)),
+            ConformanceVerdict::Hang
+        );
+        assert!(matches!(
+            conformance_verdict(&boot(Some(0), "T a 0 hcall op=X rc=0\n")),
+            ConformanceVerdict::Abort(_)
+        ));
+        assert!(matches!(
+            conformance_verdict(&boot(Some(1), "T a 0 x\nPANIC at x: y\n")),
+            ConformanceVerdict::Crashed(_)
+        ));
+        assert!(matches!(
+            conformance_verdict(&boot(Some(136), "T a 0 x\n")),
+            ConformanceVerdict::Abort(_)
+        ));
+        assert_eq!(last_trace_line("T a 0 x\nT a 1 y\nPANIC\n"), "T a 1 y");
     }
 
     #[test]

@@ -167,7 +167,23 @@ pub struct Boot {
 
 /// Starts `cmd`, echoes its console live (stdout as is, stderr prefixed `[qemu]`), and waits at
 /// most `timeout`, killing the QEMU it started when the deadline passes.
-pub fn boot(mut cmd: Command, timeout: Duration) -> Result<Boot, String> {
+pub fn boot(cmd: Command, timeout: Duration) -> Result<Boot, String> {
+    boot_with(cmd, timeout, true)
+}
+
+/// [`boot`] without the live echo of the console; afterwards prints its lines that are not
+/// conformance trace lines (`T …`, hundreds of them, kept in [`Boot::console`]).
+pub fn boot_quiet(cmd: Command, timeout: Duration) -> Result<Boot, String> {
+    let boot = boot_with(cmd, timeout, false)?;
+    let trace = boot.console.lines().filter(|l| l.starts_with("T ")).count();
+    for l in boot.console.lines().filter(|l| !l.starts_with("T ")) {
+        println!("{l}");
+    }
+    println!("({trace} trace lines captured)");
+    Ok(boot)
+}
+
+fn boot_with(mut cmd: Command, timeout: Duration, echo: bool) -> Result<Boot, String> {
     println!("+ {cmd:?}");
     let start = Instant::now();
     let mut child = cmd
@@ -187,9 +203,11 @@ pub fn boot(mut cmd: Command, timeout: Duration) -> Result<Boot, String> {
                 if let Ok(mut f) = first.lock() {
                     f.get_or_insert(start.elapsed());
                 }
-                let mut so = std::io::stdout().lock();
-                let _ = so.write_all(&bytes);
-                let _ = so.flush();
+                if echo {
+                    let mut so = std::io::stdout().lock();
+                    let _ = so.write_all(&bytes);
+                    let _ = so.flush();
+                }
                 if let Ok(mut c) = console.lock() {
                     c.extend_from_slice(&bytes);
                 }

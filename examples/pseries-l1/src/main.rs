@@ -10,6 +10,8 @@ extern crate alloc;
 
 mod boot;
 mod checks;
+#[cfg(feature = "conformance")]
+mod conformance;
 mod console;
 mod dt;
 mod heap;
@@ -49,14 +51,39 @@ pub fn l1_main(fdt_addr: usize) -> ! {
     let limit = info.memory.min(fdt_addr);
     let (heap, size) = heap::init(limit);
     println!("  heap {heap:#x} + {size:#x}");
-    let (ok, fail) = checks(heap as u64, (heap + size) as u64, info.ticks_per_us);
-    let ms = boot::timebase().wrapping_sub(t0) / (info.ticks_per_us * 1000);
+    // The build selects the mode: the checks, or (feature `conformance`) the scenario suite.
+    #[cfg(feature = "conformance")]
+    let mode: fn(u64, u64, u64, u64) -> ! = conformance_main;
+    #[cfg(not(feature = "conformance"))]
+    let mode: fn(u64, u64, u64, u64) -> ! = checks_main;
+    mode(heap as u64, (heap + size) as u64, t0, info.ticks_per_us)
+}
+
+/// Normal mode: the checks, then `RESULT: N ok, M FAIL`; powers off when all passed.
+#[cfg_attr(feature = "conformance", allow(dead_code))]
+fn checks_main(heap_start: u64, heap_end: u64, t0: u64, ticks_per_us: u64) -> ! {
+    let (ok, fail) = checks(heap_start, heap_end, ticks_per_us);
+    let ms = boot::timebase().wrapping_sub(t0) / (ticks_per_us * 1000);
     println!("RESULT: {ok} ok, {fail} FAIL ({ms} ms)");
     if fail == 0 && ok > 0 {
         rtas::power_off()
     } else {
         rtas::terminate("checks failed")
     }
+}
+
+/// Conformance mode: the scenario suite instead of the checks; powers off when every
+/// scenario ran to its end (differences are judged by xtask, not here).
+#[cfg(feature = "conformance")]
+fn conformance_main(heap_start: u64, heap_end: u64, t0: u64, ticks_per_us: u64) -> ! {
+    println!("conformance mode: every papr-scenarios scenario, in order, on this fresh L0");
+    let Some((n, events, errors)) = conformance::run(heap_start, heap_end) else {
+        println!("CONFORMANCE: no L1 memory for the driver's pool");
+        rtas::terminate("conformance: no memory")
+    };
+    let ms = boot::timebase().wrapping_sub(t0) / (ticks_per_us * 1000);
+    println!("CONFORMANCE: {n} scenarios, {events} events, {errors} driver errors ({ms} ms)");
+    rtas::power_off()
 }
 
 /// The lifecycle checks, then one [`NestedHost`] for every L2: capabilities are negotiated

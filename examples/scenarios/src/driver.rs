@@ -32,8 +32,17 @@ use papr_mmu_radix::bits::PTE_RPN_MASK;
 use papr_mmu_radix::{GuestRealAddr, NoInvalidate, Perms, PoolAlloc, RadixTable, TableMemory};
 use papr_nestedv2::{hdsisr, trap, RealTableMemory};
 
-/// Guest real address where every program starts (real mode).
+/// Guest real address where vCPU 0's program starts (real mode).
 pub const ENTRY: u64 = 0;
+/// Distance between the programs of consecutive vCPUs of one guest: vCPU `n` starts at
+/// `ENTRY + n * VCPU_CODE` (the vCPUs share the guest's RAM, so their code must not overlap;
+/// every entry stays inside the code page mapped at [`Step::SetupGuest`]).
+pub const VCPU_CODE: u64 = 0x800;
+
+/// Where vCPU `vcpu`'s program starts.
+pub const fn entry(vcpu: u64) -> u64 {
+    ENTRY + vcpu * VCPU_CODE
+}
 /// MSR every L2 starts with: SF | RI | LE, real mode.
 pub const L2_MSR: u64 = 0x8000_0000_0000_0003;
 /// RAM every guest gets at [`Step::SetupGuest`]: `0..DEFAULT_RAM`.
@@ -494,6 +503,12 @@ impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
                 bytes,
             } => {
                 let g = self.guest_id(*guest)?;
+                // Zero the page first: what lies past the buffer must not depend on earlier
+                // steps (QEMU reads one element header past a buffer whose count is too high).
+                let zero = [0u8; PAGE as usize];
+                self.mem
+                    .write(L1RealAddr(self.scratch), &zero)
+                    .map_err(err("scratch"))?;
                 self.mem
                     .write(L1RealAddr(self.scratch), bytes)
                     .map_err(err("scratch"))?;
@@ -721,7 +736,8 @@ impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
 
     fn load(&mut self, slot: u8, vcpu: u64, program: &[L2Op]) -> StepResult {
         let id = self.guest(slot)?.id;
-        let image = self.backend.load(id, vcpu, ENTRY, program)?;
+        let start = entry(vcpu);
+        let image = self.backend.load(id, vcpu, start, program)?;
         for s in &image.segments {
             let bytes = s.to_le_bytes();
             let len = bytes.len() as u64;
@@ -735,7 +751,7 @@ impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
         }
         let v = self.vcpu(slot, vcpu)?;
         v.layout = image.layout;
-        v.pending.insert(GuestStateId::NIA.0, ENTRY);
+        v.pending.insert(GuestStateId::NIA.0, start);
         v.pending.insert(GuestStateId::MSR.0, L2_MSR);
         Ok(())
     }

@@ -179,7 +179,8 @@ pub enum Step {
         /// Buffer size.
         size: u64,
     },
-    /// Gives the vCPU its program, entry NIA 0, MSR = SF|RI|LE (sent in the next run input).
+    /// Gives the vCPU its program at `driver::entry(vcpu)` (0 for vCPU 0, 0x800 for vCPU 1:
+    /// the vCPUs of a guest share its RAM), MSR = SF|RI|LE (sent in the next run input).
     Load {
         /// Slot.
         slot: u8,

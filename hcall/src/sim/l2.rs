@@ -53,7 +53,8 @@ pub enum L2Action {
         /// Bytes.
         size: u8,
     },
-    /// A store of the low `size` bytes of `value` (big-endian) at `gpa`.
+    /// A store of the low `size` bytes of `value` at `gpa`, in the L2's byte order
+    /// (MSR\[LE\]: little-endian as on QEMU for an LE L2, else big-endian).
     Store {
         /// L2 real address.
         gpa: u64,
@@ -79,7 +80,8 @@ pub enum L2Action {
 /// An L2 memory access that completed without an exit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum L2Event {
-    /// A load: the value read (big-endian, `size` bytes) from L1 address `l1`.
+    /// A load: the value read (`size` bytes, in the L2's byte order: MSR\[LE\]) from L1
+    /// address `l1`.
     Loaded {
         /// L2 real address.
         gpa: u64,
@@ -223,16 +225,24 @@ fn step<M: RealMemory + ?Sized>(mem: &M, v: &mut Vcpu, pate0: u64, future: bool)
                     Ok(t) => {
                         let mut b = [0u8; 8];
                         let n = usize::from(size);
-                        let at = 8usize.saturating_sub(n);
-                        if let Some(dst) = b.get_mut(at..) {
+                        let le = little_endian(v);
+                        // Big-endian: the bytes fill the end of the array; little-endian
+                        // (QEMU with MSR[LE] = 1): its start, read as a little-endian value.
+                        let at = if le { 0 } else { 8usize.saturating_sub(n) };
+                        if let Some(dst) = b.get_mut(at..at + n) {
                             // Unbacked L1 memory reads as 0.
                             let _ = mem.read(t.l1, dst);
                         }
+                        let value = if le {
+                            u64::from_le_bytes(b)
+                        } else {
+                            u64::from_be_bytes(b)
+                        };
                         v.tlb.insert(gpa >> 12);
                         v.events.push(L2Event::Loaded {
                             gpa,
                             l1: t.l1,
-                            value: u64::from_be_bytes(b),
+                            value,
                         });
                         v.set_reg(GuestStateId::NIA, nia.wrapping_add(4));
                         v.pc += 1;
@@ -242,9 +252,13 @@ fn step<M: RealMemory + ?Sized>(mem: &M, v: &mut Vcpu, pate0: u64, future: bool)
             }
             L2Action::Store { gpa, size, value } => match store_translation(mem, v, pate0, gpa) {
                 Ok(t) => {
-                    let bytes = value.to_be_bytes();
-                    let at = 8usize.saturating_sub(usize::from(size));
-                    if let Some(src) = bytes.get(at..) {
+                    let n = usize::from(size);
+                    let (bytes, at) = if little_endian(v) {
+                        (value.to_le_bytes(), 0)
+                    } else {
+                        (value.to_be_bytes(), 8usize.saturating_sub(n))
+                    };
+                    if let Some(src) = bytes.get(at..at + n) {
                         // A store to unbacked L1 memory is dropped.
                         let _ = mem.write(t.l1, src);
                     }
@@ -260,6 +274,12 @@ fn step<M: RealMemory + ?Sized>(mem: &M, v: &mut Vcpu, pate0: u64, future: bool)
             },
         }
     }
+}
+
+/// Whether the L2 accesses memory little-endian (MSR\[LE\], bit 63 in IBM numbering):
+/// QEMU stores the low byte of an `std` first for an L2 with MSR = SF|RI|LE.
+fn little_endian(v: &Vcpu) -> bool {
+    v.reg(GuestStateId::MSR) & 1 != 0
 }
 
 /// QEMU's store path: a page with a TLB entry from an earlier load or fetch in this run

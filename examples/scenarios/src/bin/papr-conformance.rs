@@ -166,7 +166,7 @@ fn diff(args: &[String]) -> Result<(), String> {
         println!("{n:<36} {text}");
     }
     println!(
-        "conformance: {} scenarios: {same} same, {known} known differences, {bad} differ",
+        "conformance: {} scenarios: {same} same, {known} known differences, {bad} different",
         names.len()
     );
     if bad > 0 {

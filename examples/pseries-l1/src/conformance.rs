@@ -1,0 +1,37 @@
+//! Conformance mode (cargo feature `conformance`, issue 13): instead of the checks, runs every
+//! scenario of `papr-scenarios` in session order on this fresh L0 (no capabilities set yet),
+//! the L2 programs assembled into real ppc64le code, and prints each trace line
+//! (`T <scenario> <seq> <kind> …`) on the console as soon as its step is done. Ends with
+//! `CONFORMANCE: N scenarios, M events, E driver errors (T ms)`; `cargo xtask conformance`
+//! captures the console and diffs it against the software L0's trace.
+
+use crate::l2host::l1_memory;
+use crate::println;
+use papr_hcall::{IdentityMemory, Sc1};
+use papr_scenarios::{suite, AsmBackend, Config, Driver, Recorder};
+
+/// L1 memory for the driver's pool (tables, L2 RAM, run buffers), reused by every scenario.
+const POOL: u64 = 16 << 20;
+
+/// Runs the suite; returns (scenarios, events, driver errors), or `None` when the pool could
+/// not be allocated.
+pub fn run(heap_start: u64, heap_end: u64) -> Option<(usize, usize, usize)> {
+    let base = l1_memory(POOL, 1 << 16)?;
+    // SAFETY: the heap range is RAM owned by this L1 for its whole life, identity mapped (real mode); the driver, the L0 and the L2s only reach the pool inside it through this handle, and no Rust reference covers the pool (it is never freed).
+    let mem = unsafe { IdentityMemory::new(heap_start, heap_end) };
+    let backend = AsmBackend(crate::boot::timebase);
+    let rec = Recorder::new();
+    let mut driver = Driver::new(Sc1, &mem, &backend, &rec, Config { base, len: POOL });
+    let scenarios = suite::all();
+    let (mut events, mut errors) = (0, 0);
+    for s in &scenarios {
+        driver.run(s, &mut |line| {
+            events += 1;
+            if line.kind == "error" {
+                errors += 1;
+            }
+            println!("{line}");
+        });
+    }
+    Some((scenarios.len(), events, errors))
+}
