@@ -5,7 +5,6 @@
 // Thousands of table operations per case: far too slow under Miri. The unit tests and
 // tests/l0_walk.rs run the same code under Miri.
 #![cfg(not(miri))]
-
 // Test code: helpers outside #[test] fns may unwrap, index and panic.
 #![allow(
     clippy::unwrap_used,
