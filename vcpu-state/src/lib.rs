@@ -29,7 +29,7 @@
 //! // An exit handler declares what it needs: one GET for all 32 GPRs.
 //! s.load(GsidSet::GPRS, &mut l0)?;
 //! let sum: u64 = (0..32).map(|n| s.gpr(n, &mut l0).unwrap()).sum();
-//! assert_eq!(sum, (0x1000..0x1020).sum());
+//! assert_eq!(sum, (0x1000..0x1020u64).sum::<u64>());
 //! s.set_gpr3(0);                       // hcall return value
 //! let mut input = [0u8; papr_vcpu_state::sets::MAX_RUN_INPUT];
 //! let n = s.flush(&mut input)?;        // rides in the next run input
