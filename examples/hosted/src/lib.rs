@@ -6,7 +6,7 @@
 //! * **The L0** is `papr_hcall::sim::SoftL0`, a model of QEMU's Nested APIv2 L0; every
 //!   hcall to it is counted ([`CountingHcall`]).
 //! * **Host, guest, vCPU** come from `papr-nestedv2`: [`NestedHost::negotiate`],
-//!   [`Guest::create`] + [`Guest::add_ram`], `create_vcpu`, and [`Vcpu::run_loop`] with the
+//!   [`Guest::create`] + [`Guest::add_ram`], `create_vcpu`, and [`Vcpu::run_loop`](papr_nestedv2::Vcpu::run_loop) with the
 //!   VMM's [`vmm::Vmm`] exit handler on a vCPU thread.
 //! * **The event loop** is an `event-manager` `EventManager` on the main thread, woken by
 //!   `vmm-sys-util` `EventFd`s ([`event_loop`]): console output, the L2's exit, stop.
