@@ -57,4 +57,4 @@ pub use mmio::MmioAccess;
 pub use papr_hcall::L1RealAddr;
 pub use papr_mmu_radix::GuestRealAddr;
 pub use stats::ExitStats;
-pub use vcpu::{lpcr, msr, program, vector, Vcpu, DEFAULT_SLICE};
+pub use vcpu::{lpcr, msr, program, vector, Vcpu, DEFAULT_SLICE, RUN_MMIO_OPTIONS};

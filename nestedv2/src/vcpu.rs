@@ -6,7 +6,7 @@ use crate::exit::{hdsisr, Exit};
 use crate::guest::{Guest, PAGE};
 use crate::handler::{Action, ExitHandler, HcallReturn};
 use crate::host::{Backend, Hv};
-use crate::mmio::{self, MmioOp, MmioOptions};
+use crate::mmio::{self, MmioOp, MmioOptions, UpdateEa};
 use crate::stats::ExitStats;
 use core::fmt;
 use papr_gsb::{BufferDescriptor, GsbBuilder, GsidSet, GuestStateId, Scope, Value};
@@ -119,6 +119,14 @@ enum Pending {
     Hcall,
     Mmio(MmioOp),
 }
+
+/// How [`Vcpu::run`] emulates MMIO: update forms write HDAR (the effective address the
+/// L0 reported) to RA, as Linux's `vaddr_accessed` does, so a kernel-space update-form load
+/// costs no GET (1 hcall per exit). An access crossing a page would need
+/// [`UpdateEa::Registers`]; MMIO never crosses one in practice.
+pub const RUN_MMIO_OPTIONS: MmioOptions = MmioOptions {
+    update_ea: UpdateEa::Hdar,
+};
 
 /// One L2 vCPU.
 ///
@@ -477,7 +485,8 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
         }
     }
 
-    /// Fetches and decodes the instruction of an MMIO exit ([`mmio::begin`]: real mode, or
+    /// Fetches and decodes the instruction of an MMIO exit ([`mmio::begin`] with
+    /// [`RUN_MMIO_OPTIONS`]: real mode, or
     /// through the L2's process table and the partition-scoped table), reading what the
     /// completion needs in one batched GET (a store's source register; PIDR for a
     /// user-space access). An instruction that cannot be fetched or decoded gives an
@@ -486,9 +495,8 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
         let guest = self.guest;
         let mmu = guest.mmu();
         let mem = &guest.host.mem;
-        let op = self.with_source(|state, src| {
-            mmio::begin(state, src, mem, &mmu, gpa, MmioOptions::default())
-        });
+        let op = self
+            .with_source(|state, src| mmio::begin(state, src, mem, &mmu, gpa, RUN_MMIO_OPTIONS));
         let (insn, op) = match op {
             Ok(op) => (Some(op.insn.word), Some(op)),
             Err(mmio::MmioError::Unsupported(u)) => (Some(u.insn.word), None),

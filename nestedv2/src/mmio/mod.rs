@@ -26,7 +26,7 @@
 //! | load, kernel space (quadrant 3) or real mode | 1 |
 //! | store, kernel space or real mode | 2 (one GET: RS, and RA/RB of an update form) |
 //! | any access from user space (quadrant 0) | 2 (one GET: PIDR + GPR0–31) |
-//! | update-form load, kernel space | 2 with [`UpdateEa::Registers`], 1 with [`UpdateEa::Hdar`] |
+//! | update-form load, kernel space | 2 with [`UpdateEa::Registers`], 1 with [`UpdateEa::Hdar`] (what `Vcpu::run` uses) |
 //!
 //! ```
 //! use papr_gsb::{GsbBuilder, GuestStateId};
