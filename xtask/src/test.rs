@@ -78,6 +78,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .args(["miri", "test", "-p", "papr-hcall", "--lib"]);
     r.cmd("miri: papr-hcall unit tests", miri_hcall);
 
+    r.step("fault matrix: SoftL0 x nestedv2 call sites", fault_matrix);
     r.step("hosted example: cargo run -p hosted", hosted);
 
     crate::fuzz::smoke(&mut r);
@@ -110,5 +111,37 @@ fn hosted() -> Result<String, String> {
             "{} lines, L2 exited with status 0",
             text.lines().count()
         )),
+    }
+}
+
+/// Runs the fault-injection matrix (nestedv2 over SoftL0) and reports its size and result.
+fn fault_matrix() -> Result<String, String> {
+    let out = cargo()
+        .args([
+            "test",
+            "--quiet",
+            "-p",
+            "papr-nestedv2",
+            "--all-features",
+            "--test",
+            "softl0",
+            "fault_injection",
+            "--",
+            "--nocapture",
+        ])
+        .output()
+        .map_err(|e| format!("cargo test: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text.lines().find(|l| l.starts_with("fault matrix:"));
+    match (out.status.success(), line) {
+        (true, Some(l)) => {
+            println!("{l}");
+            Ok(l.trim_start_matches("fault matrix: ").to_string())
+        }
+        (true, None) => Err("the fault matrix test printed no summary".into()),
+        (false, _) => {
+            print!("{text}{}", String::from_utf8_lossy(&out.stderr));
+            Err(format!("the fault matrix failed ({})", out.status))
+        }
     }
 }
