@@ -72,6 +72,14 @@ pub enum Error {
         /// What is wrong.
         why: &'static str,
     },
+    /// An access to L2 memory by the L1 (for a handler) is not inside one RAM region.
+    #[error("L2 access of {len} bytes at gpa {gpa:#x} is not inside one RAM region")]
+    NotRam {
+        /// The guest real address.
+        gpa: u64,
+        /// The length of the access.
+        len: u64,
+    },
     /// A completion was given for an exit that does not take it (for example MMIO load
     /// data after an hcall exit), or an MMIO exit whose instruction was not decoded.
     #[error("cannot complete: {0}")]

@@ -333,6 +333,42 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
         Ok(true)
     }
 
+    /// The L1 real address backing `[gpa, gpa + len)`, when that range lies inside one
+    /// RAM region (no table walk: the VMM's own view of the L2's RAM).
+    ///
+    /// # Errors
+    /// [`Error::NotRam`].
+    pub fn ram_l1(&self, gpa: GuestRealAddr, len: u64) -> Result<L1RealAddr, Error> {
+        let not_ram = Error::NotRam { gpa: gpa.0, len };
+        let region = self.region_of(gpa).ok_or(not_ram)?;
+        let offset = gpa.0 - region.gpa.0;
+        if len > region.len - offset {
+            return Err(not_ram);
+        }
+        Ok(L1RealAddr(region.l1.0 + offset))
+    }
+
+    /// Reads L2 RAM at `gpa` through the RAM regions (mapped or not).
+    ///
+    /// # Errors
+    /// [`Error::NotRam`] when `[gpa, gpa + buf.len())` is not inside one region,
+    /// [`Error::Memory`].
+    pub fn read_ram(&self, gpa: GuestRealAddr, buf: &mut [u8]) -> Result<(), Error> {
+        let l1 = self.ram_l1(gpa, buf.len() as u64)?;
+        self.host.mem.read(l1, buf)?;
+        Ok(())
+    }
+
+    /// Writes L2 RAM at `gpa` through the RAM regions (mapped or not).
+    ///
+    /// # Errors
+    /// [`Error::NotRam`], [`Error::Memory`].
+    pub fn write_ram(&self, gpa: GuestRealAddr, data: &[u8]) -> Result<(), Error> {
+        let l1 = self.ram_l1(gpa, data.len() as u64)?;
+        self.host.mem.write(l1, data)?;
+        Ok(())
+    }
+
     /// Deletes the guest in the L0 now and reports the outcome (dropping does the same,
     /// silently).
     ///

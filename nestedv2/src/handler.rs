@@ -1,5 +1,6 @@
 //! The `ExitHandler` seam: what the embedding VMM does with the exits it owns.
 
+use crate::context::VcpuContext;
 use crate::exit::Exit;
 
 /// Values an emulated hcall returns to the L2: r3 (the status) and up to 9 more (r4–r12).
@@ -68,14 +69,16 @@ pub enum Action {
 /// hcalls, MMIO, emulation assists, facility-unavailable and unknown traps, and page
 /// faults the loop could not resolve (protection faults, RAM it could not map).
 ///
-/// Owned in, owned out (no borrowed returns), so `MockExitHandler` (feature `mock`) mocks it
-/// easily.
+/// The handler reaches the vCPU that exited (and through it its guest) with `vcpu`: read
+/// and set registers and LPCR, the decrementer expiry, the process table, L2 RAM
+/// ([`VcpuContext`]). Owned in, owned out (no borrowed returns), so `MockExitHandler`
+/// (feature `mock`) mocks it easily.
 ///
 /// ```
-/// use papr_nestedv2::{Action, Exit, ExitHandler, HcallReturn};
+/// use papr_nestedv2::{Action, Exit, ExitHandler, HcallReturn, MockVcpuContext, VcpuContext};
 /// struct Console(Vec<u8>);
 /// impl ExitHandler for Console {
-///     fn handle(&mut self, exit: &Exit) -> Action {
+///     fn handle(&mut self, exit: &Exit, _vcpu: &mut dyn VcpuContext) -> Action {
 ///         match *exit {
 ///             Exit::Hcall { nr: 0x58, args } => {
 ///                 self.0.push(args[2] as u8);
@@ -86,18 +89,19 @@ pub enum Action {
 ///     }
 /// }
 /// let mut c = Console(Vec::new());
-/// let a = c.handle(&Exit::Hcall { nr: 0x58, args: [0, 1, b'A' as u64, 0, 0, 0, 0, 0, 0] });
+/// let exit = Exit::Hcall { nr: 0x58, args: [0, 1, b'A' as u64, 0, 0, 0, 0, 0, 0] };
+/// let a = c.handle(&exit, &mut MockVcpuContext::new());
 /// assert_eq!(a, Action::HcallReturn(HcallReturn::status(0)));
 /// assert_eq!(c.0, b"A");
 /// ```
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 pub trait ExitHandler {
-    /// Handles `exit` and says what happens next.
-    fn handle(&mut self, exit: &Exit) -> Action;
+    /// Handles `exit` of `vcpu` and says what happens next.
+    fn handle(&mut self, exit: &Exit, vcpu: &mut dyn VcpuContext) -> Action;
 }
 
 impl<T: ExitHandler + ?Sized> ExitHandler for &mut T {
-    fn handle(&mut self, exit: &Exit) -> Action {
-        (**self).handle(exit)
+    fn handle(&mut self, exit: &Exit, vcpu: &mut dyn VcpuContext) -> Action {
+        (**self).handle(exit, vcpu)
     }
 }

@@ -76,7 +76,39 @@ pub struct NestedHost<P: Backend> {
     pub(crate) mem: P::Memory,
     pub(crate) clock: P::Clock,
     pub(crate) pages: Mutex<P::Pages>,
+    pub(crate) quirks: Quirks,
     negotiated: Negotiated,
+}
+
+/// Workarounds for known L0 bugs, chosen per host ([`NestedHost::with_quirks`]); each is
+/// named after what it corrects and is off unless asked for.
+///
+/// ```
+/// use papr_nestedv2::Quirks;
+/// assert!(Quirks::QEMU.dec_expiry_sign);
+/// assert_eq!(Quirks::default(), Quirks::NONE);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub struct Quirks {
+    /// QEMU (up to 10.0 at least, `spapr_nested.c`) saves the L2's DEC on every exit as
+    /// `DEC_EXPIRY_TB = now − DEC` instead of `now + DEC`, and reloads that value at the next
+    /// run: a decrementer due in the future fires at once, a pending one is deferred. With
+    /// this set, every vCPU reads DEC_EXPIRY_TB after each exit (one batched GET, before the
+    /// next run or when a handler asks for it first) and sends back
+    /// `2·t_exit − reported`, the real expiry. Costs one `H_GUEST_GET_STATE` per exit.
+    pub dec_expiry_sign: bool,
+}
+
+impl Quirks {
+    /// No workaround: an L0 that follows the ABI.
+    pub const NONE: Self = Self {
+        dec_expiry_sign: false,
+    };
+    /// QEMU's `pseries` nested L0.
+    pub const QEMU: Self = Self {
+        dec_expiry_sign: true,
+    };
 }
 
 impl<P: Backend> fmt::Debug for NestedHost<P> {
@@ -113,8 +145,24 @@ where
             mem,
             clock,
             pages: Mutex::new(pages),
+            quirks: Quirks::NONE,
             negotiated,
         })
+    }
+}
+
+impl<P: Backend> NestedHost<P> {
+    /// Turns on the workarounds in `quirks` for every vCPU of this host (set it before
+    /// creating guests; [`Quirks::QEMU`] on QEMU's `pseries`).
+    #[must_use]
+    pub fn with_quirks(mut self, quirks: Quirks) -> Self {
+        self.quirks = quirks;
+        self
+    }
+
+    /// The workarounds in force.
+    pub fn quirks(&self) -> Quirks {
+        self.quirks
     }
 }
 

@@ -32,6 +32,7 @@ extern crate alloc;
 extern crate std;
 
 mod clock;
+mod context;
 mod error;
 mod exit;
 mod guest;
@@ -46,13 +47,16 @@ pub use clock::MockClock;
 #[cfg(target_arch = "powerpc64")]
 pub use clock::TimebaseClock;
 pub use clock::{Clock, ManualClock};
+#[cfg(any(test, feature = "mock"))]
+pub use context::MockVcpuContext;
+pub use context::VcpuContext;
 pub use error::Error;
 pub use exit::{hdsisr, trap, Exit, ExitKind};
 pub use guest::{Guest, RamRegion, RealTableMemory};
 #[cfg(any(test, feature = "mock"))]
 pub use handler::MockExitHandler;
 pub use handler::{Action, ExitHandler, HcallReturn};
-pub use host::{Backend, Hv, NestedHost};
+pub use host::{Backend, Hv, NestedHost, Quirks};
 pub use mmio::MmioAccess;
 pub use papr_hcall::L1RealAddr;
 pub use papr_mmu_radix::GuestRealAddr;

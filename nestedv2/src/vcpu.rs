@@ -148,6 +148,9 @@ pub struct Vcpu<'g, 'h, P: Backend, A: TableAlloc> {
     slice: u64,
     deadline: Option<u64>,
     pending: Pending,
+    /// QEMU DEC quirk: the timebase of the last exit while the DEC_EXPIRY_TB the L0 holds
+    /// is its wrong-sign value, not yet corrected.
+    dec_fix: Option<u64>,
     stats: ExitStats,
     input_buf: [u8; INPUT_BYTES],
     output_buf: [u8; PAGE as usize],
@@ -211,6 +214,7 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
                     slice: DEFAULT_SLICE,
                     deadline: None,
                     pending: Pending::None,
+                    dec_fix: None,
                     stats: ExitStats::default(),
                     input_buf: [0; INPUT_BYTES],
                     output_buf: [0; PAGE as usize],
@@ -333,6 +337,30 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
         self.lpcr
     }
 
+    /// The L2's decrementer expiry (absolute L1 timebase). Under
+    /// [`Quirks::dec_expiry_sign`](crate::Quirks::dec_expiry_sign) the value the L0 saved at
+    /// the last exit is read (with MSR, in one GET) and corrected to `2·t_exit − reported`,
+    /// which then goes back to the L0 in the next run input; otherwise it is the cached
+    /// value, or one GET.
+    ///
+    /// # Errors
+    /// [`Error::State`].
+    pub fn dec_expiry(&mut self) -> Result<u64, Error> {
+        let Some(t_exit) = self.dec_fix else {
+            return Ok(self.reg(GuestStateId::DEC_EXPIRY_TB)? as u64);
+        };
+        self.load(
+            GsidSet::EMPTY
+                .with(GuestStateId::DEC_EXPIRY_TB)
+                .with(GuestStateId::MSR),
+        )?;
+        let reported = self.reg(GuestStateId::DEC_EXPIRY_TB)? as u64;
+        let real = t_exit.wrapping_mul(2).wrapping_sub(reported);
+        self.state.set_dec_expiry_tb(real);
+        self.dec_fix = None;
+        Ok(real)
+    }
+
     /// Sets the LPCR the L2 runs with (DPFD, ILE, AIL, LD; MER is managed by
     /// [`Vcpu::set_external_pending`]). Sent in the next run input.
     pub fn set_lpcr(&mut self, value: u64) {
@@ -409,6 +437,9 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
     /// [`Error::IncompleteExit`].
     pub fn run(&mut self) -> Result<Exit, Error> {
         let host = self.guest.host;
+        if self.dec_fix.is_some() {
+            self.dec_expiry()?;
+        }
         let start = host.clock.now();
         let expiry = self.expiry(start)?;
         self.state.set_hdec_expiry_tb(expiry);
@@ -438,6 +469,11 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
             }
         };
         drop(hv);
+        if host.quirks.dec_expiry_sign {
+            self.dec_fix = Some(host.clock.now());
+            self.state
+                .invalidate(GsidSet::EMPTY.with(GuestStateId::DEC_EXPIRY_TB));
+        }
         if let Err(e) = self.take_output() {
             // The run happened: what the L1 held before it is stale, its dirty state is not.
             let stale = self
@@ -712,7 +748,7 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
             let go_on = if self.handle_internal(&exit)? {
                 true
             } else {
-                let action = handler.handle(&exit);
+                let action = handler.handle(&exit, self);
                 self.apply(action)?
             };
             let t1 = self.guest.host.clock.now();

@@ -84,7 +84,7 @@ struct Vmm {
 }
 
 impl ExitHandler for Vmm {
-    fn handle(&mut self, exit: &Exit) -> Action {
+    fn handle(&mut self, exit: &Exit, _vcpu: &mut dyn VcpuContext) -> Action {
         self.seen.push(*exit);
         match *exit {
             Exit::Hcall { nr: 0xDEAD, .. } => Action::Stop,
@@ -635,12 +635,12 @@ fn run_loop_with_a_mocked_handler_sees_only_vmm_exits() {
     let mut h = MockExitHandler::new();
     let mut seq = mockall::Sequence::new();
     h.expect_handle()
-        .withf(|e| matches!(e, Exit::Hcall { nr: 0x1234, .. }))
+        .withf(|e, _| matches!(e, Exit::Hcall { nr: 0x1234, .. }))
         .times(1)
         .in_sequence(&mut seq)
         .return_const(Action::HcallReturn(HcallReturn::status(0)));
     h.expect_handle()
-        .withf(|e| matches!(e, Exit::Hcall { nr: 0x99, .. }))
+        .withf(|e, _| matches!(e, Exit::Hcall { nr: 0x99, .. }))
         .times(1)
         .in_sequence(&mut seq)
         .return_const(Action::Stop);
@@ -661,4 +661,60 @@ fn failed_guest_creation_leaves_nothing() {
         assert!(matches!(e, Error::Hcall(_)), "{e:?}");
         assert!(l0.guests().is_empty());
     }
+}
+
+/// Runs five hcall exits on an L0 with QEMU's DEC sign bug, the L2's DEC expiry set once by
+/// the L1 to `expiry`; returns what the L0 holds after the last exit and what
+/// `Vcpu::dec_expiry` says.
+fn dec_after_exits(quirks: Quirks) -> (u64, u64, u64, u64) {
+    let l0 = SoftL0::new(memory()).with_qemu_dec_sign_bug();
+    let host = host(&l0).unwrap().with_quirks(quirks);
+    let mut guest = Guest::create(&host, tables()).unwrap();
+    guest
+        .add_ram(GuestRealAddr(0), L1RealAddr(RAM_L1), RAM_LEN)
+        .unwrap();
+    let mut vcpu = guest.create_vcpu(0, MSR0).unwrap();
+    l0.set_program(
+        guest.id().0,
+        0,
+        vec![
+            L2Action::Hcall {
+                nr: 1,
+                args: [0; 9]
+            };
+            5
+        ],
+    )
+    .unwrap();
+    let expiry = l0.timebase() + 5_000_000;
+    vcpu.state_mut().set_dec_expiry_tb(expiry);
+    let before = hcalls(&host);
+    for _ in 0..5 {
+        assert!(matches!(vcpu.run().unwrap(), Exit::Hcall { nr: 1, .. }));
+        l0.advance_timebase(1000);
+    }
+    let after = hcalls(&host);
+    let got = vcpu.dec_expiry().unwrap();
+    let raw = l0
+        .state(guest.id().0, 0, papr_gsb::GuestStateId::DEC_EXPIRY_TB)
+        .unwrap();
+    let held = u64::from_be_bytes(raw.try_into().unwrap());
+    (expiry, got, held, after.3 - before.3)
+}
+
+#[test]
+fn qemu_dec_expiry_sign_is_corrected_on_every_exit() {
+    let (expiry, got, _, hcalls) = dec_after_exits(Quirks::QEMU);
+    assert_eq!(
+        got, expiry,
+        "the L2's decrementer expiry survives every exit"
+    );
+    // 5 RUNs and a GET after each of the first four, before the next RUN (the last one is
+    // made by dec_expiry(), after the count).
+    assert_eq!(hcalls, 9);
+    // Without the workaround the L0's wrong-sign value is what the L1 sees.
+    let (expiry, got, held, hcalls) = dec_after_exits(Quirks::NONE);
+    assert_ne!(got, expiry);
+    assert_eq!(got, held);
+    assert_eq!(hcalls, 5);
 }

@@ -5,7 +5,7 @@
 
 use crate::event_loop::VcpuLink;
 use papr_hcall::{opcode, ReturnCode};
-use papr_nestedv2::{Action, Exit, ExitHandler, HcallReturn};
+use papr_nestedv2::{Action, Exit, ExitHandler, HcallReturn, VcpuContext};
 
 /// The example's own hcall: exit with status r4. Outside PAPR's numbers (< 0x500) and
 /// QEMU/KVM's private range (0xF000–0xF808).
@@ -150,7 +150,7 @@ impl<'a> Vmm<'a> {
 }
 
 impl ExitHandler for Vmm<'_> {
-    fn handle(&mut self, exit: &Exit) -> Action {
+    fn handle(&mut self, exit: &Exit, _vcpu: &mut dyn VcpuContext) -> Action {
         match *exit {
             Exit::Hcall {
                 nr: opcode::H_PUT_TERM_CHAR,

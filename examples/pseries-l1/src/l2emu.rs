@@ -8,7 +8,7 @@
 
 use crate::l2payload::{BENCH, MMIO_BASE, REPORT};
 use crate::println;
-use papr_nestedv2::{Action, Exit, ExitHandler, HcallReturn};
+use papr_nestedv2::{Action, Exit, ExitHandler, HcallReturn, VcpuContext};
 
 /// MSR of the L2 payloads: SF | RI | LE, real mode.
 pub const MSR: u64 = 0x8000_0000_0000_0003;
@@ -213,7 +213,7 @@ impl Env {
 }
 
 impl ExitHandler for Env {
-    fn handle(&mut self, exit: &Exit) -> Action {
+    fn handle(&mut self, exit: &Exit, _vcpu: &mut dyn VcpuContext) -> Action {
         if let Some(req) = MmioRequest::from_exit(exit) {
             return self.mmio(req, exit);
         }

@@ -161,6 +161,16 @@ pub(crate) fn run<M: RealMemory + ?Sized>(
                 m.timebase = expiry;
             }
             m.hdec_positive = trap != TRAP_HDEC && hdec_future(expiry, m.timebase);
+            if m.qemu_dec_sign {
+                let now = m.timebase;
+                if let Some(v) = m.vcpu_mut(ids.0, ids.1) {
+                    let e = v.reg(GuestStateId::DEC_EXPIRY_TB);
+                    v.set_reg(
+                        GuestStateId::DEC_EXPIRY_TB,
+                        now.wrapping_mul(2).wrapping_sub(e),
+                    );
+                }
+            }
             Outcome::Exit(trap)
         }
         None => Outcome::Hang(WouldAbort::L2NeverExits {

@@ -130,6 +130,14 @@ impl<M: RealMemory> SoftL0<M> {
         self
     }
 
+    /// Models QEMU's DEC sign bug (QEMU ≤ 10.0 `spapr_nested.c`): on every exit the L2's
+    /// DEC_EXPIRY_TB is saved as `now − DEC` instead of `now + DEC`, i.e. a stored expiry `e`
+    /// becomes `2·now − e`, and that value is what the next run loads.
+    pub fn with_qemu_dec_sign_bug(self) -> Self {
+        self.lock().qemu_dec_sign = true;
+        self
+    }
+
     /// Sets the virtual timebase.
     pub fn with_timebase(self, tb: u64) -> Self {
         self.lock().timebase = tb;

@@ -94,6 +94,8 @@ pub(crate) struct Machine {
     pub armed: Vec<Armed>,
     /// The continue token of the last busy `H_GUEST_CREATE`.
     pub create_token: Option<u64>,
+    /// Model QEMU's DEC_EXPIRY_TB sign bug: each exit saves `now − DEC`.
+    pub qemu_dec_sign: bool,
 }
 
 impl Machine {
@@ -110,6 +112,7 @@ impl Machine {
             aborts: Vec::new(),
             armed: Vec::new(),
             create_token: None,
+            qemu_dec_sign: false,
         }
     }
 
