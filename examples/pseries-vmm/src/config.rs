@@ -68,11 +68,15 @@ impl Config {
             let (key, value) = opt.split_once('=').ok_or_else(bad)?;
             match key {
                 "ram" => {
-                    let mib = number(value).filter(|&m| (64..=4096).contains(&m)).ok_or_else(bad)?;
+                    let mib = number(value)
+                        .filter(|&m| (64..=4096).contains(&m))
+                        .ok_or_else(bad)?;
                     c.ram_bytes = mib << 20;
                 }
                 "slice_ms" => {
-                    c.slice_ms = number(value).filter(|&m| (1..=1000).contains(&m)).ok_or_else(bad)?;
+                    c.slice_ms = number(value)
+                        .filter(|&m| (1..=1000).contains(&m))
+                        .ok_or_else(bad)?;
                 }
                 "kernel" => {
                     let (a, l) = value.split_once(',').ok_or_else(bad)?;
@@ -81,7 +85,9 @@ impl Config {
                     c.raw_kernel = Some((addr, len));
                 }
                 "base" => {
-                    c.dyn_base = number(value).filter(|b| b % 0x1_0000 == 0).ok_or_else(bad)?;
+                    c.dyn_base = number(value)
+                        .filter(|b| b % 0x1_0000 == 0)
+                        .ok_or_else(bad)?;
                 }
                 _ => return Err(bad()),
             }

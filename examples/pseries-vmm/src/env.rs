@@ -2,11 +2,16 @@
 //! comes, input polled with `H_GET_TERM_CHAR`), idling on the timebase, and the L0's clock
 //! through the L1's RTAS.
 
+use alloc::string::String;
+use alloc::vec::Vec;
 use papr_baremetal::{boot, console, rtas};
 use papr_platform::{Environment, TimeOfDay, Wake};
 
 /// The marker the L2's `/init` prints first: the VMM notes when it passes.
 const INIT_MARKER: &[u8] = b"papr-init: start";
+
+/// The start of the line Linux prints when it panics.
+const PANIC_MARKER: &[u8] = b"Kernel panic - ";
 
 /// How often an idle L2 polls the L1's console for input (timebase ticks: 1 ms at 512 MHz).
 const POLL_TICKS: u64 = 512_000;
@@ -24,6 +29,10 @@ pub struct BareMetal {
     pub idle_polls: u64,
     /// Timebase ticks the L2 spent ceded.
     pub idle_ticks: u64,
+    /// The line being printed (up to 160 bytes).
+    line: Vec<u8>,
+    /// The last `Kernel panic - …` line the L2 printed.
+    pub panic_line: Option<String>,
 }
 
 impl BareMetal {
@@ -36,6 +45,23 @@ impl BareMetal {
             bytes_out: 0,
             idle_polls: 0,
             idle_ticks: 0,
+            line: Vec::new(),
+            panic_line: None,
+        }
+    }
+
+    /// Keeps the current line, and a panic line once it is complete.
+    fn keep_line(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            if b == b'\n' || b == b'\r' {
+                if let Some(at) = find(&self.line, PANIC_MARKER) {
+                    let text = self.line.get(at..).unwrap_or(&[]);
+                    self.panic_line = Some(String::from_utf8_lossy(text).into_owned());
+                }
+                self.line.clear();
+            } else if self.line.len() < 160 {
+                self.line.push(b);
+            }
         }
     }
 
@@ -62,6 +88,7 @@ impl Environment for BareMetal {
     fn console_write(&mut self, bytes: &[u8]) {
         self.bytes_out += bytes.len() as u64;
         self.watch(bytes);
+        self.keep_line(bytes);
         console::write_bytes(bytes);
     }
 
@@ -110,4 +137,9 @@ impl Environment for BareMetal {
             nanos,
         })
     }
+}
+
+/// Where `needle` starts in `hay`.
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
 }

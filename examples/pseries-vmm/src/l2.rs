@@ -73,10 +73,14 @@ fn kernel(info: &Info, cfg: &Config, guest: &L2Guest<'_>) -> Result<Kernel, Stri
     let initrd_end = initrd.map_or(0, |(_, e)| e);
     if let Some((addr, len)) = cfg.raw_kernel {
         if addr < L2_RAM_L1 + ram && L2_RAM_L1 < addr.saturating_add(len) {
-            return Err(format!("vmm.kernel={addr:#x},{len:#x} overlaps the L2's RAM"));
+            return Err(format!(
+                "vmm.kernel={addr:#x},{len:#x} overlaps the L2's RAM"
+            ));
         }
         if addr.saturating_add(len) > info.memory_total as u64 {
-            return Err(format!("vmm.kernel={addr:#x},{len:#x} runs past the L1's RAM"));
+            return Err(format!(
+                "vmm.kernel={addr:#x},{len:#x} runs past the L1's RAM"
+            ));
         }
         // SAFETY: the image lies in L1 RAM (checked above) that QEMU's loader filled and nothing in this program owns: it is above the heap and the L0 window and outside the L2's RAM; it is only read, while this slice lives.
         let image = unsafe { core::slice::from_raw_parts(addr as *const u8, len as usize) };
@@ -169,7 +173,11 @@ pub fn boot(info: &Info, cfg: &Config, l1_fdt: u64, t0: u64) -> Result<End, Stri
     let tpu = info.ticks_per_us;
     // SAFETY: L0_WINDOW..ram_end is L1 RAM (checked against the device tree above) that no Rust object covers: the heap ends at L0_WINDOW, the image lies below the heap, the L1 device tree and any raw kernel lie outside it. The L0 and the L2 reach only the tables, run buffers and L2 RAM placed there; this program touches it only through `IdentityMemory`.
     let mem = unsafe { IdentityMemory::new(L0_WINDOW, ram_end) };
-    let hv = NestedHv::new(CountingHcall::new(Sc1), mem, TimebaseSpin { ticks_per_us: tpu });
+    let hv = NestedHv::new(
+        CountingHcall::new(Sc1),
+        mem,
+        TimebaseSpin { ticks_per_us: tpu },
+    );
     let pages = PoolAlloc::<1>::new(TableAddr(PAGE_POOL.0), PAGE_POOL.1)
         .map_err(|e| format!("run buffer pool: {e}"))?;
     let tables = PoolAlloc::<4>::new(TableAddr(TABLE_POOL.0), TABLE_POOL.1)
@@ -211,7 +219,9 @@ pub fn boot(info: &Info, cfg: &Config, l1_fdt: u64, t0: u64) -> Result<End, Stri
         cfg.l2_cmdline
     );
     let tm = boot::timebase();
-    guest.map_all_ram().map_err(|e| format!("mapping L2 RAM: {e}"))?;
+    guest
+        .map_all_ram()
+        .map_err(|e| format!("mapping L2 RAM: {e}"))?;
     let map_us = boot::timebase().wrapping_sub(tm) / tpu;
     let mut vcpu = guest
         .create_vcpu(k.entry, defaults::ENTRY_MSR)
@@ -223,6 +233,13 @@ pub fn boot(info: &Info, cfg: &Config, l1_fdt: u64, t0: u64) -> Result<End, Stri
         BareMetal::new(info.get_time_of_day),
         papr_platform::PlatformConfig::new(ram, place.rtas),
     );
+    match papr_platform::Environment::time_of_day(platform.env_mut()) {
+        Some(t) => println!(
+            "  L0 clock: {}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
+            t.year, t.month, t.day, t.hour, t.minute, t.second
+        ),
+        None => println!("  L0 clock: RTAS get-time-of-day unavailable"),
+    }
     println!("  running the L2 (entry GPA {:#x})", k.entry);
     let t_run = boot::timebase();
     let last = vcpu.run_loop(&mut platform);
@@ -230,6 +247,14 @@ pub fn boot(info: &Info, cfg: &Config, l1_fdt: u64, t0: u64) -> Result<End, Stri
     let end = match (&last, platform.outcome()) {
         (Ok(_), Some(Outcome::PowerOff)) => End::PowerOff,
         (Ok(_), Some(Outcome::OsTerm(text))) => {
+            // Linux 6.12's rtas_os_term passes NULL instead of its message (rtas_call_unlocked
+            // takes no outputs pointer): fall back on the panic line it printed.
+            let panic_line = platform.env().panic_line.as_deref().unwrap_or("");
+            let text = if text.is_empty() {
+                panic_line
+            } else {
+                text.as_str()
+            };
             println!("pseries-vmm: the L2 panicked: {text}");
             End::Failure("L2 panic (ibm,os-term)")
         }
@@ -271,7 +296,10 @@ fn figures(
     let env = platform.env();
     if let Some(at) = env.init_seen_at {
         println!("VMM-STAT init_ms {}", ms(at.wrapping_sub(t0)));
-        println!("VMM-STAT init_ms_from_l2_entry {}", ms(at.wrapping_sub(t_run)));
+        println!(
+            "VMM-STAT init_ms_from_l2_entry {}",
+            ms(at.wrapping_sub(t_run))
+        );
     }
     println!("VMM-STAT poweroff_ms {}", ms(t_end.wrapping_sub(t0)));
     println!("VMM-STAT ram_mapped_bytes {ram}");
@@ -289,6 +317,9 @@ fn figures(
     println!("VMM-STAT exits_total {}", stats.total());
     for (nr, name, n) in platform.hcall_counts() {
         println!("VMM-STAT hcall {name} {nr:#x} {n}");
+    }
+    for (token, name, n) in platform.rtas_counts() {
+        println!("VMM-STAT rtas {name} {token:#x} {n}");
     }
     let l0 = vcpu.guest().host().with_hv(|hv| hv.hcall().total());
     println!("VMM-STAT l0_hcalls {l0}");

@@ -22,14 +22,13 @@ mod env;
 mod l2;
 
 use papr_baremetal::{boot, dt, heap, println, rtas};
-use papr_hcall::{generic, Sc1};
 
 papr_baremetal::entry!(vmm_main);
 
 /// The VMM proper, entered with the device tree address.
 fn vmm_main(fdt_addr: usize) -> ! {
     let t0 = boot::timebase();
-    let le = generic::set_interrupts_little_endian(&Sc1);
+    let le = boot::little_endian_interrupts();
     // SAFETY: QEMU passes the address of a valid flattened device tree in r3 and never moves it; nothing in this L1 writes to it (the heap and the L0 window end below it, checked in `l2::boot`).
     let info = match unsafe { dt::read(fdt_addr) } {
         Ok(info) => info,
