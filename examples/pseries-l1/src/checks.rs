@@ -4,9 +4,9 @@
 //! L0 (they would kill QEMU). One line per check.
 
 use crate::l2host::Hv;
-use crate::println;
 use alloc::alloc::{alloc_zeroed, Layout};
 use core::fmt;
+use papr_baremetal::println;
 use papr_gsb::{GsbBuilder, GuestStateId, LogicalPvr};
 use papr_hcall::{
     Capabilities, GuestId, HcallError, L1RealAddr, Negotiated, Refusal, ReturnCode, Target, VcpuId,

@@ -6,7 +6,7 @@
 //! captures the console and diffs it against the software L0's trace.
 
 use crate::l2host::l1_memory;
-use crate::println;
+use papr_baremetal::println;
 use papr_hcall::{IdentityMemory, Sc1};
 use papr_scenarios::{suite, AsmBackend, Config, Driver, Recorder};
 
@@ -19,7 +19,7 @@ pub fn run(heap_start: u64, heap_end: u64) -> Option<(usize, usize, usize)> {
     let base = l1_memory(POOL, 1 << 16)?;
     // SAFETY: the heap range is RAM owned by this L1 for its whole life, identity mapped (real mode); the driver, the L0 and the L2s only reach the pool inside it through this handle, and no Rust reference covers the pool (it is never freed).
     let mem = unsafe { IdentityMemory::new(heap_start, heap_end) };
-    let backend = AsmBackend(crate::boot::timebase);
+    let backend = AsmBackend(papr_baremetal::boot::timebase);
     let rec = Recorder::new();
     let mut driver = Driver::new(Sc1, &mem, &backend, &rec, Config { base, len: POOL });
     let scenarios = suite::all();

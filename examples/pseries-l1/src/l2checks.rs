@@ -10,9 +10,9 @@ use crate::l2payload::{
     self as payload, Entry, FAR_GPA, MMIO_BASE, PROCESS_PMD, PROCESS_PUD, PROCESS_ROOT,
     PROCESS_TABLE, PROGRAM_VECTOR,
 };
-use crate::println;
 use alloc::format;
 use alloc::string::String;
+use papr_baremetal::println;
 use papr_gsb::GuestStateId as Id;
 use papr_hcall::{L1RealAddr, RealMemory};
 use papr_nestedv2::{lpcr, msr, program, Error, Exit, ExitKind, ExitStats, GuestRealAddr};
@@ -64,7 +64,7 @@ fn show(r: &Result<Exit, Error>, env: &Env) -> String {
 }
 
 fn now() -> u64 {
-    crate::boot::timebase()
+    papr_baremetal::boot::timebase()
 }
 
 /// Runs `vcpu` (from `start` in real mode, when given) until `env` stops it.

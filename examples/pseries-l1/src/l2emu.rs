@@ -7,7 +7,7 @@
 //! [`MmioRequest`]. The device works on the bytes in storage order.
 
 use crate::l2payload::{BENCH, MMIO_BASE, REPORT};
-use crate::println;
+use papr_baremetal::println;
 use papr_nestedv2::{Action, Exit, ExitHandler, HcallReturn, VcpuContext};
 
 /// MSR of the L2 payloads: SF | RI | LE, real mode.

@@ -105,9 +105,9 @@ impl<H: Hcall> Hcall for TimedHcall<H> {
         if op != opcode::H_GUEST_RUN_VCPU {
             return self.inner.hcall(op, args);
         }
-        let t0 = crate::boot::timebase();
+        let t0 = papr_baremetal::boot::timebase();
         let out = self.inner.hcall(op, args);
-        let dt = crate::boot::timebase().wrapping_sub(t0);
+        let dt = papr_baremetal::boot::timebase().wrapping_sub(t0);
         let trap = if out.rc == 0 { out.ret[0] } else { u64::MAX };
         let i = TRAPS
             .iter()

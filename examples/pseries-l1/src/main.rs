@@ -2,40 +2,38 @@
 //! then checks the L0's Nested APIv2 answers through `papr-hcall`, runs L2 guests through
 //! `papr-nestedv2` (two guests, every exit kind, statistics), and prints one line per check
 //! and a final `RESULT: N ok, M FAIL` line. Powers off (exit 0) when every check passed and
-//! terminates with a failure status otherwise. Boot it with `cargo xtask run`.
+//! terminates with a failure status otherwise. Boot it with `cargo xtask run checks`.
 #![no_std]
 #![no_main]
 
 extern crate alloc;
 
-mod boot;
 mod checks;
 #[cfg(feature = "conformance")]
 mod conformance;
-mod console;
-mod dt;
-mod heap;
 mod l2checks;
 mod l2emu;
 mod l2host;
 mod l2payload;
-mod mem;
-mod rtas;
 
-use papr_hcall::{generic, Capabilities, Sc1};
+use papr_baremetal::{boot, dt, heap, println, rtas};
+use papr_hcall::Capabilities;
 use papr_nestedv2::{NestedHost, TimebaseClock};
 
-/// The L1 proper, entered from [`boot`] with the device tree address.
+papr_baremetal::entry!(l1_main);
+
+/// Largest heap this L1 needs: two L2s' RAM at 16 MiB-aligned L1 addresses, their tables and
+/// run buffers.
+const MAX_HEAP: usize = 64 << 20;
+
+/// The L1 proper, entered from `papr-baremetal`'s boot code with the device tree address.
 pub fn l1_main(fdt_addr: usize) -> ! {
     let t0 = boot::timebase();
-    // Little-endian interrupts first, so that a fault anywhere below reaches our vectors.
-    let le = generic::set_interrupts_little_endian(&Sc1);
-    // SAFETY: QEMU passes the address of a valid flattened device tree in r3 and never moves it; nothing in this L1 writes to it (the heap ends below it, see `heap::init`).
-    let info = unsafe { dt::read(fdt_addr) };
-    if let Some(vterm) = info.vterm {
-        console::set_vterm(vterm);
-    }
-    rtas::set_tokens(info.power_off, info.os_term);
+    // `boot::enter` switched interrupts to little-endian before calling this.
+    let le = boot::little_endian_interrupts();
+    // SAFETY: QEMU passes the address of a valid flattened device tree in r3 and never moves it; nothing in this L1 writes to it (the heap ends below it, see below). A tree that does not parse gives the defaults.
+    let info = unsafe { dt::read(fdt_addr) }.unwrap_or_default();
+    info.apply();
     println!("pseries-l1: bare-metal PAPR L1 (papr-nested)");
     println!(
         "  device tree {fdt_addr:#x}, RAM {:#x}, vterm {:#x}, RTAS power-off {:#x}, os-term {:#x}, timebase {} MHz",
@@ -49,7 +47,16 @@ pub fn l1_main(fdt_addr: usize) -> ! {
         println!("  little-endian interrupts: {e}");
     }
     let limit = info.memory.min(fdt_addr);
-    let (heap, size) = heap::init(limit);
+    // SAFETY: [end of the image, limit) is RAM (below the memory size at 0 and below the device
+    // tree, from the tree itself) that nothing else uses: this L1 is booted without `-kernel`
+    // and `-initrd`, so QEMU loads nothing there.
+    let (heap, size) = match unsafe { heap::init(limit, MAX_HEAP) } {
+        Ok(h) => h,
+        Err(e) => {
+            println!("  {e}");
+            rtas::terminate("no heap")
+        }
+    };
     println!("  heap {heap:#x} + {size:#x}");
     // The build selects the mode: the checks, or (feature `conformance`) the scenario suite.
     #[cfg(feature = "conformance")]
@@ -113,13 +120,4 @@ fn checks(heap_start: u64, heap_end: u64, ticks_per_us: u64) -> (u32, u32) {
     host.with_hv(|hv| checks::after_negotiate(&mut t, hv, n));
     let (ok, fail) = l2checks::run(&host, ticks_per_us);
     (t.ok + ok, t.fail + fail)
-}
-
-#[panic_handler]
-fn panic(info: &core::panic::PanicInfo<'_>) -> ! {
-    match info.location() {
-        Some(at) => println!("\nPANIC at {at}: {}", info.message()),
-        None => println!("\nPANIC: {}", info.message()),
-    }
-    rtas::terminate("panic")
 }

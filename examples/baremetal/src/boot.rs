@@ -1,14 +1,21 @@
-//! Entry from QEMU's `-bios` loader, interrupt vectors and the endian switch.
+//! Entry from QEMU's `-bios` loader, interrupt vectors and the timebase.
 //!
 //! QEMU starts the CPU at real address 0x100 in big-endian, 32-bit real mode (MSR = 0x3000) with
 //! r3 = the device tree. The first words are big-endian-encoded instructions (Linux's
-//! `FIXUP_ENDIAN`) that flip MSR[LE] with `rfid`; little-endian code then switches to 64-bit
+//! `FIXUP_ENDIAN`) that flip MSR\[LE\] with `rfid`; little-endian code then switches to 64-bit
 //! mode with FP, VMX and VSX on (the compiler uses vector registers freely), sets the stack (r1)
-//! and TOC (r2), zeroes `.bss` and calls [`crate::l1_main`] with the device tree address.
+//! and TOC (r2), zeroes `.bss` and calls `l1_entry` with the device tree address: the binary
+//! defines it with [`entry!`](crate::entry), which goes through [`enter`]: interrupts are
+//! switched to little-endian (`H_SET_MODE`) before the binary's main function runs, so that
+//! the vectors work from its first instruction on. Symbols and sections come from `link.ld`.
 //!
-//! Every vector this L1 can take branches to one handler that prints the vector, SRR0, SRR1,
-//! DAR and DSISR and terminates the machine with a failure status. External and decrementer
-//! interrupts never come: MSR[EE] stays 0.
+//! Every vector the L1 can take branches to one handler that prints the vector, SRR0, SRR1,
+//! DAR and DSISR and terminates the machine with a failure status
+//! ([`rtas::terminate`](crate::rtas::terminate)). External and decrementer interrupts never
+//! come while MSR\[EE\] stays 0, which nothing here changes.
+
+use papr_hcall::{generic, HcallError, Sc1};
+use spinning_top::Spinlock;
 
 core::arch::global_asm!(
     r#"
@@ -121,11 +128,21 @@ __exception_entry:
 "#
 );
 
-/// Called once by the entry code, in 64-bit little-endian real mode with a stack and `.bss`
-/// zeroed; `fdt` is the device tree address QEMU passed in r3.
-#[no_mangle]
-extern "C" fn l1_entry(fdt: usize) -> ! {
-    crate::l1_main(fdt)
+/// The answer to the `H_SET_MODE` (little-endian interrupts) that [`enter`] made.
+static LE_INTERRUPTS: Spinlock<Result<(), HcallError>> = Spinlock::new(Ok(()));
+
+/// What [`entry!`](crate::entry)'s `l1_entry` does: switches interrupts to little-endian
+/// (`H_SET_MODE` resource 4; without it the L0 delivers interrupts big-endian and the vectors
+/// cannot run), keeps the answer for [`little_endian_interrupts`], then calls `main(fdt)`.
+pub fn enter(fdt: usize, main: fn(usize) -> !) -> ! {
+    *LE_INTERRUPTS.lock() = generic::set_interrupts_little_endian(&Sc1);
+    main(fdt)
+}
+
+/// The L0's answer to the little-endian interrupts `H_SET_MODE` made by [`enter`]: an error
+/// means interrupts arrive big-endian and a fault will not be reported.
+pub fn little_endian_interrupts() -> Result<(), HcallError> {
+    *LE_INTERRUPTS.lock()
 }
 
 /// Called by every interrupt vector; never returns.
