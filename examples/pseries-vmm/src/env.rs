@@ -134,7 +134,10 @@ impl Environment for BareMetal {
             hour,
             minute,
             second,
-            nanos,
+            // QEMU (10.0 `rtas_get_time_of_day`) stores its RTC clock's nanoseconds since
+            // start in this word, not the fraction of the second: it passes 10^9 after a
+            // second, which a valid time of day never does. Keep the fraction.
+            nanos: nanos % 1_000_000_000,
         })
     }
 }
