@@ -1,12 +1,24 @@
 //! Repository automation for papr-nested (the matklad `cargo xtask` pattern).
 //!
 //! * `cargo xtask test` — every check CI runs, installing what is missing.
-//! * `cargo xtask run`  — boot the bare-metal pseries example on QEMU.
+//! * `cargo xtask run`  — Debian's Linux as the L2 of the bare-metal VMM on QEMU, then the
+//!   same kernel booted directly, and figures (`run checks`: the pseries-l1 checks).
+//! * `cargo xtask fetch` — fetch (or show the cached) Debian kernel and busybox.
 //! * `cargo xtask fuzz [--seconds N]` — every cargo-fuzz target for N seconds each.
 
 mod bench;
+mod bios;
 mod conformance;
+mod cpio;
+mod debian;
+mod direct;
+mod figures;
 mod fuzz;
+mod initramfs;
+mod linux;
+mod package;
+mod platform;
+mod probe;
 mod pseries;
 mod qemu;
 mod steps;
@@ -18,7 +30,12 @@ const USAGE: &str = "usage: cargo xtask <command>
 
 commands:
   test    run every check (fmt, clippy, tests, docs, no_std builds, ...)
-  run     build the pseries L1 example and boot it on QEMU [--timeout SECS]
+  run     boot Debian's Linux as the L2 of examples/pseries-vmm on QEMU, then directly,
+          and print figures [--shell] [--kernel VMLINUX] [--initrd CPIO]
+          [--append \"CMDLINE\"] [--timeout SECS] [--direct-only]
+  run checks   build the pseries L1 example and run its Nested APIv2 checks [--timeout SECS]
+  run probe    the hostile test L2 (examples/l2-probe) under the VMM: malformed hcalls/RTAS
+  fetch   fetch Debian's ppc64el kernel and busybox-static into the cache (apt)
   fuzz    run every cargo-fuzz target [--seconds N] (default 60 each)
   conformance  run the scenarios on the software L0 and diff with QEMU [--softl0-only]
   bench   run the benches of every crate and print the design-target table
@@ -28,8 +45,9 @@ fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let result = match args.first().map(String::as_str) {
         Some("test") => test::run(&args[1..]),
-        Some("run") => pseries::run(&args[1..]),
+        Some("run") => linux::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
+        Some("fetch") => debian::fetch().map(drop),
         Some("conformance") => conformance::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
         Some("-h" | "--help" | "help") => {

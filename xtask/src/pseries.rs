@@ -1,40 +1,18 @@
-//! `cargo xtask run`: build `examples/pseries-l1`, boot it on QEMU pseries, judge the result.
+//! `cargo xtask run checks`: build `examples/pseries-l1`, boot it on QEMU pseries, judge the
+//! result.
 //!
 //! The L1 prints one line per check (`ok …` / `FAIL …`) and ends with
 //! `RESULT: N ok, M FAIL`; it powers off through RTAS (QEMU exits 0) when all passed, and
 //! otherwise calls RTAS `ibm,os-term` (QEMU exits 1 with `-action panic=exit-failure`).
 
+use crate::bios::{self, Firmware};
 use crate::qemu;
-use crate::steps::{cargo, ensure_target, root, Report, PPC64LE};
+use crate::steps::{ensure_target, Report, PPC64LE};
 use std::path::PathBuf;
 use std::time::Duration;
 
 /// Default deadline for one boot; a healthy run takes well under a second.
 const TIMEOUT: Duration = Duration::from_secs(60);
-/// QEMU's pseries firmware slot is 4 MiB (`FW_MAX_SIZE`).
-const MAX_IMAGE: u64 = 4 << 20;
-/// The entry point QEMU jumps to in a `-bios` image.
-const ENTRY: u64 = 0x100;
-
-fn example_dir() -> PathBuf {
-    root().join("examples").join("pseries-l1")
-}
-
-/// `cargo <args…>` run from the example's folder (so its `.cargo/config.toml` applies), with
-/// flags from the environment removed (they would replace that configuration).
-fn example_cargo(args: &[&str]) -> std::process::Command {
-    let dir = example_dir();
-    let mut c = cargo();
-    c.current_dir(&dir)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET")
-        .args(args)
-        .arg("--target-dir")
-        .arg(dir.join("target"));
-    c
-}
 
 /// What a build of the example does once booted.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -46,14 +24,26 @@ pub enum Mode {
 }
 
 impl Mode {
-    /// The flat image's file name (both builds share the target folder).
-    fn image_name(self) -> &'static str {
+    /// The build: the example, its features and the flat image's file name (both builds
+    /// share the target folder).
+    fn firmware(self) -> Firmware<'static> {
         match self {
-            Mode::Checks => "pseries-l1.bin",
-            Mode::Conformance => "pseries-l1-conformance.bin",
+            Mode::Checks => Firmware {
+                example: EXAMPLE,
+                features: &[],
+                image: "pseries-l1.bin",
+            },
+            Mode::Conformance => Firmware {
+                example: EXAMPLE,
+                features: &["conformance"],
+                image: "pseries-l1-conformance.bin",
+            },
         }
     }
 }
+
+/// The example's folder under `examples/` (also its package and binary name).
+const EXAMPLE: &str = "pseries-l1";
 
 /// Builds the example (release) and writes the flat `-bios` image; returns its path.
 pub fn build() -> Result<PathBuf, String> {
@@ -61,90 +51,8 @@ pub fn build() -> Result<PathBuf, String> {
 }
 
 /// Builds the example (release) in `mode` and writes its flat `-bios` image; returns its path.
-/// The two modes' builds are cached side by side (cargo keys them by feature set); the ELF
-/// both leave at the same path is turned into an image at once.
 pub fn build_mode(mode: Mode) -> Result<PathBuf, String> {
-    let dir = example_dir();
-    let target_dir = dir.join("target");
-    let mut args = vec!["build", "--release", "--target", PPC64LE];
-    if mode == Mode::Conformance {
-        args.extend(["--features", "conformance"]);
-    }
-    let mut c = example_cargo(&args);
-    println!("+ (cd {}) {c:?}", dir.display());
-    let st = c
-        .status()
-        .map_err(|e| format!("could not run cargo: {e}"))?;
-    if !st.success() {
-        return Err(format!(
-            "building examples/pseries-l1 ({mode:?}) failed ({st})"
-        ));
-    }
-    let elf_path = target_dir.join(PPC64LE).join("release").join("pseries-l1");
-    let elf = std::fs::read(&elf_path).map_err(|e| format!("{}: {e}", elf_path.display()))?;
-    let image = flat_image(&elf).map_err(|e| format!("{}: {e}", elf_path.display()))?;
-    let bin = target_dir.join(mode.image_name());
-    std::fs::write(&bin, image).map_err(|e| format!("{}: {e}", bin.display()))?;
-    Ok(bin)
-}
-
-fn le_u16(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from(u16::from_le_bytes(
-        b.get(at..at + 2)?.try_into().ok()?,
-    )))
-}
-fn le_u32(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from(u32::from_le_bytes(
-        b.get(at..at + 4)?.try_into().ok()?,
-    )))
-}
-fn le_u64(b: &[u8], at: usize) -> Option<u64> {
-    Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
-}
-
-/// Turns a little-endian ELF64 for ppc64 into the flat image QEMU's `-bios` loads at real
-/// address 0: every `PT_LOAD` segment's file bytes at its physical address, gaps zeroed
-/// (`.bss` is zeroed by the L1 itself).
-pub fn flat_image(elf: &[u8]) -> Result<Vec<u8>, String> {
-    let bad = || "not a little-endian ppc64 ELF64 executable".to_string();
-    if elf.get(..6) != Some(&[0x7f, b'E', b'L', b'F', 2, 1][..]) || le_u16(elf, 0x12) != Some(21) {
-        return Err(bad());
-    }
-    let entry = le_u64(elf, 0x18).ok_or_else(bad)?;
-    if entry != ENTRY {
-        return Err(format!("entry point {entry:#x}, expected {ENTRY:#x}"));
-    }
-    let phoff = le_u64(elf, 0x20).ok_or_else(bad)?;
-    let phentsize = le_u16(elf, 0x36).ok_or_else(bad)?;
-    let phnum = le_u16(elf, 0x38).ok_or_else(bad)?;
-    let mut image = Vec::new();
-    for i in 0..phnum {
-        let ph = usize::try_from(phoff + i * phentsize).map_err(|_| bad())?;
-        if le_u32(elf, ph) != Some(1) {
-            continue; // not PT_LOAD
-        }
-        let offset = le_u64(elf, ph + 0x08).ok_or_else(bad)?;
-        let paddr = le_u64(elf, ph + 0x18).ok_or_else(bad)?;
-        let filesz = le_u64(elf, ph + 0x20).ok_or_else(bad)?;
-        if filesz == 0 {
-            continue;
-        }
-        let end = paddr.checked_add(filesz).filter(|&e| e <= MAX_IMAGE);
-        let end = end.ok_or(format!(
-            "segment {paddr:#x}+{filesz:#x} beyond the {MAX_IMAGE:#x}-byte firmware slot"
-        ))?;
-        let bytes = elf
-            .get(offset as usize..(offset + filesz) as usize)
-            .ok_or_else(bad)?;
-        if image.len() < end as usize {
-            image.resize(end as usize, 0);
-        }
-        image[paddr as usize..end as usize].copy_from_slice(bytes);
-    }
-    if image.len() <= ENTRY as usize {
-        return Err("no loadable code at the entry point".into());
-    }
-    Ok(image)
+    bios::build(&mode.firmware())
 }
 
 /// Check lines every boot must print (after `ok   ` or `FAIL `): the L2 payloads of issue 10
@@ -409,7 +317,7 @@ fn last_trace_line(console: &str) -> &str {
         .unwrap_or("")
 }
 
-/// `cargo xtask run [--timeout SECS]`.
+/// `cargo xtask run checks [--timeout SECS]`.
 pub fn run(args: &[String]) -> Result<(), String> {
     let timeout = match args {
         [] => TIMEOUT,
@@ -419,7 +327,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ),
         _ => {
             return Err(format!(
-                "usage: cargo xtask run [--timeout SECS] (got {args:?})"
+                "usage: cargo xtask run checks [--timeout SECS] (got {args:?})"
             ))
         }
     };
@@ -429,28 +337,16 @@ pub fn run(args: &[String]) -> Result<(), String> {
 }
 
 /// The `cargo xtask test` steps for the example: fmt and clippy (it is not a workspace
-/// member), then the same boot as `run`, failing on anything but all-ok.
+/// member), then the same boot as `run checks`, failing on anything but all-ok.
 pub fn test_steps(r: &mut Report) -> bool {
-    let mut fmt = cargo();
-    fmt.current_dir(example_dir())
-        .args(["fmt", "--", "--check"]);
-    r.cmd("pseries-l1: cargo fmt --check", fmt);
-    let mut clippy = example_cargo(&["clippy", "--release", "--target", PPC64LE]);
-    clippy.args(["--", "-D", "warnings"]);
-    r.cmd("pseries-l1: clippy -D warnings (ppc64le)", clippy);
-    let mut clippy = example_cargo(&["clippy", "--release", "--target", PPC64LE]);
-    clippy.args(["--features", "conformance", "--", "-D", "warnings"]);
-    r.cmd(
-        "pseries-l1: clippy -D warnings (ppc64le, conformance)",
-        clippy,
-    );
+    let lint = bios::lint_steps(r, EXAMPLE, &[&[], &["conformance"]]);
     let checks = r.step("pseries-l1 on QEMU (Nested APIv2 checks)", || {
         build_and_boot(TIMEOUT)
     });
     let conformance = r.step("conformance: software L0 vs QEMU (issue 13)", || {
         crate::conformance::check(&crate::conformance::Options::default())
     });
-    checks && conformance
+    lint && checks && conformance
 }
 
 #[cfg(test)]
@@ -466,6 +362,7 @@ mod tests {
             stderr: String::new(),
             first_output: None,
             elapsed: Duration::ZERO,
+            timeline: Vec::new(),
         }
     }
 
@@ -535,10 +432,5 @@ mod tests {
             ConformanceVerdict::Abort(_)
         ));
         assert_eq!(last_trace_line("T a 0 x\nT a 1 y\nPANIC\n"), "T a 1 y");
-    }
-
-    #[test]
-    fn flat_image_rejects_garbage() {
-        assert!(flat_image(b"not an elf").is_err());
     }
 }

@@ -61,14 +61,16 @@ fn manual_commands() -> String {
     )
 }
 
-fn os_release(key: &str) -> Option<String> {
+/// The value of `key` in `/etc/os-release` (quotes removed).
+pub fn os_release(key: &str) -> Option<String> {
     let text = std::fs::read_to_string("/etc/os-release").ok()?;
     text.lines()
         .find_map(|l| l.strip_prefix(&format!("{key}=")))
         .map(|v| v.trim_matches('"').to_string())
 }
 
-fn is_root() -> bool {
+/// Whether this process runs as root (`id -u` is 0).
+pub fn is_root() -> bool {
     Command::new("id")
         .arg("-u")
         .output()
@@ -76,7 +78,8 @@ fn is_root() -> bool {
         .unwrap_or(false)
 }
 
-fn apt(args: &[&str]) -> Result<(), String> {
+/// Runs `apt-get <args…>` non-interactively, echoing the command; `Err` names a failure.
+pub fn apt(args: &[&str]) -> Result<(), String> {
     println!("+ apt-get {}", args.join(" "));
     let st = Command::new("apt-get")
         .args(args)
@@ -142,8 +145,20 @@ pub fn ensure() -> Result<String, String> {
 
 /// The command line that boots `image` (a flat binary loaded at real address 0).
 pub fn command(image: &Path) -> Command {
+    command_with("", "1G", image)
+}
+
+/// The command line that boots `image` as `-bios` with `machine_extra` appended to the
+/// machine's properties (e.g. `kernel-addr=0x10000000`, empty for none) and `memory` RAM
+/// (QEMU's `-m`, e.g. `2G`).
+pub fn command_with(machine_extra: &str, memory: &str, image: &Path) -> Command {
+    let machine = if machine_extra.is_empty() {
+        MACHINE.to_string()
+    } else {
+        format!("{MACHINE},{machine_extra}")
+    };
     let mut c = Command::new(QEMU);
-    c.args(["-M", MACHINE, "-cpu", "power10", "-m", "1G", "-smp", "1"])
+    c.args(["-M", &machine, "-cpu", "power10", "-m", memory, "-smp", "1"])
         .args(["-nographic", "-no-reboot", "-action", "panic=exit-failure"])
         .arg("-bios")
         .arg(image);
@@ -163,18 +178,46 @@ pub struct Boot {
     pub first_output: Option<Duration>,
     /// From QEMU's start to its exit (or the kill).
     pub elapsed: Duration,
+    /// When the console grew: (time since QEMU's start, console length in bytes after it).
+    pub timeline: Vec<(Duration, usize)>,
+}
+
+impl Boot {
+    /// Host time from QEMU's start until the console first held `needle` in full.
+    pub fn time_of(&self, needle: &str) -> Option<Duration> {
+        let end = self.console.find(needle)? + needle.len();
+        self.timeline
+            .iter()
+            .find(|(_, len)| *len >= end)
+            .map(|(t, _)| *t)
+    }
+}
+
+/// Where QEMU's console input comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Input {
+    /// Nothing: the guest sees no input (a judged, unattended boot).
+    None,
+    /// This process's stdin, so that what the user types reaches the guest's console.
+    Stdin,
 }
 
 /// Starts `cmd`, echoes its console live (stdout as is, stderr prefixed `[qemu]`), and waits at
 /// most `timeout`, killing the QEMU it started when the deadline passes.
 pub fn boot(cmd: Command, timeout: Duration) -> Result<Boot, String> {
-    boot_with(cmd, timeout, true)
+    boot_with(cmd, Some(timeout), true, Input::None)
+}
+
+/// [`boot`] with console input from `input` and an optional deadline (`None`: wait for QEMU
+/// to exit however long it takes, e.g. an interactive shell).
+pub fn boot_input(cmd: Command, timeout: Option<Duration>, input: Input) -> Result<Boot, String> {
+    boot_with(cmd, timeout, true, input)
 }
 
 /// [`boot`] without the live echo of the console; afterwards prints its lines that are not
 /// conformance trace lines (`T …`, hundreds of them, kept in [`Boot::console`]).
 pub fn boot_quiet(cmd: Command, timeout: Duration) -> Result<Boot, String> {
-    let boot = boot_with(cmd, timeout, false)?;
+    let boot = boot_with(cmd, Some(timeout), false, Input::None)?;
     let trace = boot.console.lines().filter(|l| l.starts_with("T ")).count();
     for l in boot.console.lines().filter(|l| !l.starts_with("T ")) {
         println!("{l}");
@@ -183,19 +226,30 @@ pub fn boot_quiet(cmd: Command, timeout: Duration) -> Result<Boot, String> {
     Ok(boot)
 }
 
-fn boot_with(mut cmd: Command, timeout: Duration, echo: bool) -> Result<Boot, String> {
+fn boot_with(
+    mut cmd: Command,
+    timeout: Option<Duration>,
+    echo: bool,
+    input: Input,
+) -> Result<Boot, String> {
     println!("+ {cmd:?}");
     let start = Instant::now();
+    let stdin = match input {
+        Input::None => Stdio::null(),
+        Input::Stdin => Stdio::inherit(),
+    };
     let mut child = cmd
-        .stdin(Stdio::null())
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .map_err(|e| format!("could not start {QEMU}: {e}"))?;
     let console = Arc::new(Mutex::new(Vec::<u8>::new()));
     let first = Arc::new(Mutex::new(None::<Duration>));
+    let timeline = Arc::new(Mutex::new(Vec::<(Duration, usize)>::new()));
     let out_thread = child.stdout.take().map(|mut out| {
         let (console, first) = (Arc::clone(&console), Arc::clone(&first));
+        let timeline = Arc::clone(&timeline);
         thread::spawn(move || {
             let mut buf = [0u8; 4096];
             while let Ok(n @ 1..) = out.read(&mut buf) {
@@ -210,6 +264,9 @@ fn boot_with(mut cmd: Command, timeout: Duration, echo: bool) -> Result<Boot, St
                 }
                 if let Ok(mut c) = console.lock() {
                     c.extend_from_slice(&bytes);
+                    if let Ok(mut t) = timeline.lock() {
+                        t.push((start.elapsed(), c.len()));
+                    }
                 }
             }
         })
@@ -228,7 +285,7 @@ fn boot_with(mut cmd: Command, timeout: Duration, echo: bool) -> Result<Boot, St
     let status = loop {
         match child.try_wait() {
             Ok(Some(st)) => break Some(st),
-            Ok(None) if start.elapsed() >= timeout => {
+            Ok(None) if timeout.is_some_and(|t| start.elapsed() >= t) => {
                 // Our own child, by its handle (SIGKILL to this one process).
                 let _ = child.kill();
                 let _ = child.wait();
@@ -246,11 +303,13 @@ fn boot_with(mut cmd: Command, timeout: Duration, echo: bool) -> Result<Boot, St
     let console = String::from_utf8_lossy(&console.lock().map(|c| c.clone()).unwrap_or_default())
         .into_owned();
     let first_output = first.lock().ok().and_then(|f| *f);
+    let timeline = timeline.lock().map(|t| t.clone()).unwrap_or_default();
     Ok(Boot {
         status,
         console,
         stderr,
         first_output,
         elapsed,
+        timeline,
     })
 }

@@ -59,6 +59,9 @@ pub fn run(args: &[String]) -> Result<(), String> {
         r.cmd(&format!("no_std build {pkg} ({PPC64LE})"), b);
     }
 
+    // Publishability: packages built from their .crate files, duplicates, MSRV, semver.
+    crate::package::test_steps(&mut r);
+
     r.step("setup: nightly toolchain with miri", ensure_miri);
     let mut miri = nightly_cargo();
     miri.env("PROPTEST_CASES", "8")
@@ -84,6 +87,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     crate::fuzz::smoke(&mut r);
 
     pseries::test_steps(&mut r);
+    crate::linux::test_steps(&mut r);
+    crate::probe::test_steps(&mut r);
 
     r.finish()
 }

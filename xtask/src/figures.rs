@@ -1,0 +1,226 @@
+//! The figures printed after a Linux boot: host wall-clock times (from QEMU's start, measured
+//! the same way for the nested and the direct boot), the L2's own uptime from `/init`'s
+//! marker lines, the ratio nested/direct, and every `VMM-STAT <key> <value…>` line the VMM
+//! printed, grouped by key.
+
+use crate::initramfs::{END, START};
+use crate::qemu::Boot;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// The issue's target for nested/direct (time to `papr-init: start`, L2 uptime at start).
+pub const RATIO_TARGET: f64 = 1.2;
+
+/// The prefix of the VMM's figure lines.
+pub const VMM_STAT: &str = "VMM-STAT ";
+
+/// What one boot measured.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Figures {
+    /// Host time from QEMU's start to the `papr-init: start` line.
+    pub to_start: Option<Duration>,
+    /// Host time from QEMU's start to its exit.
+    pub to_exit: Duration,
+    /// The L2's uptime on the start line, seconds.
+    pub uptime_start: Option<f64>,
+    /// The L2's uptime on the end line, seconds.
+    pub uptime_end: Option<f64>,
+}
+
+impl Figures {
+    /// The figures of a finished boot.
+    pub fn of(boot: &Boot) -> Self {
+        Self {
+            to_start: boot.time_of(START),
+            to_exit: boot.elapsed,
+            uptime_start: uptime(&boot.console, START),
+            uptime_end: uptime(&boot.console, END),
+        }
+    }
+}
+
+/// The seconds on the line `<marker> uptime <s>`.
+pub fn uptime(console: &str, marker: &str) -> Option<f64> {
+    console.lines().find_map(|l| {
+        let rest = l.trim_start().strip_prefix(marker)?.trim_start();
+        rest.strip_prefix("uptime")?
+            .split_whitespace()
+            .next()?
+            .parse()
+            .ok()
+    })
+}
+
+/// The `VMM-STAT` lines, grouped: a key with several values (`exit hcall 143`) lists
+/// `hcall 143` under `exit`; keys with one value (`init_ms 2100`) go together under `""`.
+/// Groups and entries keep the order the VMM printed them in.
+pub fn vmm_stats(console: &str) -> Vec<(String, Vec<String>)> {
+    let mut groups: Vec<(String, Vec<String>)> = Vec::new();
+    for line in console.lines() {
+        let Some(rest) = line.trim().strip_prefix(VMM_STAT) else {
+            continue;
+        };
+        let words: Vec<&str> = rest.split_whitespace().collect();
+        let (group, entry) = match words.as_slice() {
+            [] => continue,
+            [key] => (String::new(), (*key).to_string()),
+            [key, value] => (String::new(), format!("{key} {value}")),
+            [key, more @ ..] => ((*key).to_string(), more.join(" ")),
+        };
+        match groups.iter_mut().find(|(g, _)| *g == group) {
+            Some((_, entries)) => entries.push(entry),
+            None => groups.push((group, vec![entry])),
+        }
+    }
+    groups
+}
+
+fn secs(d: Option<Duration>) -> Option<f64> {
+    d.map(|d| d.as_secs_f64())
+}
+
+fn cell(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.2} s"))
+}
+
+fn ratio(nested: Option<f64>, direct: Option<f64>) -> Option<f64> {
+    match (nested, direct) {
+        (Some(n), Some(d)) if d > 0.0 => Some(n / d),
+        _ => None,
+    }
+}
+
+/// One row of the table: name, the figure of one boot, whether the issue targets its ratio.
+type Row = (&'static str, fn(&Figures) -> Option<f64>, bool);
+
+/// The table: one row per figure, columns nested, direct and nested/direct (the two ratios
+/// the issue targets are marked against [`RATIO_TARGET`]), then the VMM's figures.
+pub fn table(
+    nested: Option<&Figures>,
+    direct: Option<&Figures>,
+    stats: &[(String, Vec<String>)],
+) -> String {
+    let rows: [Row; 4] = [
+        (
+            "host: QEMU start -> papr-init start",
+            |f| secs(f.to_start),
+            true,
+        ),
+        (
+            "host: QEMU start -> QEMU exit",
+            |f| Some(f.to_exit.as_secs_f64()),
+            false,
+        ),
+        ("L2 uptime at papr-init start", |f| f.uptime_start, true),
+        ("L2 uptime at papr-init end", |f| f.uptime_end, false),
+    ];
+    let mut out = String::new();
+    let rule = "-".repeat(82);
+    let _ = writeln!(out, "{rule}");
+    let _ = writeln!(
+        out,
+        "{:<38} {:>10} {:>10}  nested/direct",
+        "figure", "nested", "direct"
+    );
+    let _ = writeln!(out, "{rule}");
+    for (name, get, targeted) in rows {
+        let n = nested.and_then(get);
+        let d = direct.and_then(get);
+        let r = match ratio(n, d) {
+            Some(r) if targeted => {
+                let verdict = if r <= RATIO_TARGET { "ok" } else { "over" };
+                format!("{r:.2} ({verdict} <= {RATIO_TARGET})")
+            }
+            Some(r) => format!("{r:.2}"),
+            None => "-".into(),
+        };
+        let _ = writeln!(out, "{name:<38} {:>10} {:>10}  {r}", cell(n), cell(d));
+    }
+    let _ = writeln!(out, "{rule}");
+    if stats.is_empty() {
+        if nested.is_some() {
+            let _ = writeln!(out, "VMM-STAT: the VMM printed no figures");
+        }
+    } else {
+        let count: usize = stats.iter().map(|(_, e)| e.len()).sum();
+        let _ = writeln!(out, "VMM figures ({count} VMM-STAT lines):");
+        for (group, entries) in stats {
+            let indent = if group.is_empty() {
+                "  "
+            } else {
+                let _ = writeln!(out, "  {group}:");
+                "    "
+            };
+            for e in entries {
+                let _ = writeln!(out, "{indent}{e}");
+            }
+        }
+        let _ = writeln!(out, "{rule}");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uptimes_from_marker_lines() {
+        let c = "x\npapr-init: start uptime 3.21 1.00\nfoo\npapr-init: end uptime 9.5\n";
+        assert_eq!(uptime(c, START), Some(3.21));
+        assert_eq!(uptime(c, END), Some(9.5));
+        assert_eq!(uptime("papr-init: start uptime ?\n", START), None);
+        assert_eq!(uptime("", END), None);
+    }
+
+    #[test]
+    fn vmm_stat_groups() {
+        let c = "VMM-STAT exit hcall 143\nhello\nVMM-STAT hcall H_SET_MODE 98\n\
+                 VMM-STAT ram_mapped_bytes 268435456\nVMM-STAT exit hdec 356\n\
+                 VMM-STAT init_ms 2100\nVMM-STAT flag\n";
+        let g = vmm_stats(c);
+        assert_eq!(
+            g,
+            vec![
+                ("exit".into(), vec!["hcall 143".into(), "hdec 356".into()]),
+                ("hcall".into(), vec!["H_SET_MODE 98".into()]),
+                (
+                    String::new(),
+                    vec![
+                        "ram_mapped_bytes 268435456".into(),
+                        "init_ms 2100".into(),
+                        "flag".into()
+                    ]
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn table_ratios() {
+        let n = Figures {
+            to_start: Some(Duration::from_millis(12_000)),
+            to_exit: Duration::from_secs(20),
+            uptime_start: Some(3.3),
+            uptime_end: None,
+        };
+        let d = Figures {
+            to_start: Some(Duration::from_millis(10_000)),
+            to_exit: Duration::from_secs(16),
+            uptime_start: Some(3.0),
+            uptime_end: Some(8.0),
+        };
+        let t = table(Some(&n), Some(&d), &vmm_stats("VMM-STAT exit hcall 1\n"));
+        assert!(t.contains("1.20 (ok <= 1.2)"), "{t}");
+        assert!(t.contains("1.10 (ok <= 1.2)"), "{t}");
+        assert!(t.contains("1.25"), "{t}");
+        assert!(t.contains("  exit:\n    hcall 1\n"), "{t}");
+        let slow = Figures {
+            to_start: Some(Duration::from_secs(13)),
+            ..n
+        };
+        assert!(table(Some(&slow), Some(&d), &[]).contains("1.30 (over <= 1.2)"));
+        assert!(table(Some(&n), None, &[]).contains("the VMM printed no figures"));
+        assert!(!table(None, Some(&d), &[]).contains("VMM"));
+    }
+}
