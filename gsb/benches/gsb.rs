@@ -12,9 +12,10 @@
     clippy::indexing_slicing
 )]
 
-use criterion::{black_box, criterion_group, Criterion};
+use criterion::{criterion_group, Criterion};
 use papr_gsb::{Gsb, GsbBuilder, GsidSet, GuestStateId, Policy, Value, ValueKind};
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 

@@ -1,3 +1,4 @@
+#![cfg_attr(doctest, doc = include_str!("../README.md"))]
 //! PAPR Nested APIv2 **guest state buffers** (GSBs): the wire format through which an L1
 //! hypervisor reads and writes an L2's state in the L0 (`H_GUEST_GET_STATE`,
 //! `H_GUEST_SET_STATE`, and the run input/output buffers of `H_GUEST_RUN_VCPU`).

@@ -135,6 +135,20 @@ pub enum HcallError {
         /// What was wrong.
         source: GsbError,
     },
+    /// An element would hand the L0 an L1 range outside the [`RealMemory`](crate::RealMemory)
+    /// backend (run buffers, VPA, partition-table root): refused, since the L0 writes there
+    /// and only that memory is this API's to give.
+    #[error("{call}: {id} names L1 real range {addr:#x}+{len:#x}, outside L1 memory")]
+    OutsideMemory {
+        /// The hcall.
+        call: &'static str,
+        /// The element.
+        id: GuestStateId,
+        /// Start of the range.
+        addr: u64,
+        /// Its length.
+        len: u64,
+    },
     /// L1 memory could not be read or written.
     #[error("{call}: {source}")]
     Memory {

@@ -1,4 +1,7 @@
 //! The generic (non-nested) hcalls an L1 needs: console, interrupt endianness, RTAS.
+//!
+//! [`put_term_char`] and [`set_interrupts_little_endian`] pass the L0 no address and are
+//! safe; [`rtas`] hands it an argument block to write and is `unsafe`.
 
 use crate::error::HcallError;
 use crate::memory::L1RealAddr;
@@ -64,7 +67,36 @@ pub fn set_interrupts_little_endian(h: &impl Hcall) -> Result<(), HcallError> {
 /// `H_RTAS`: calls RTAS with the big-endian argument block at `args`
 /// ({token, nargs, nret, args…, rets…}, each be32). The RTAS status is in the block's
 /// first return slot, which the caller reads back.
-pub fn rtas(h: &impl Hcall, args: L1RealAddr) -> Result<(), HcallError> {
+///
+/// `unsafe` because the L0 writes the block's return slots, wherever `args` points: the
+/// raw entry point of an address-carrying call, as in kvm-ioctls.
+///
+/// # Safety
+/// Unless `h` is a [`ContainedHcall`](crate::ContainedHcall) (a model or a mock: then
+/// nothing is written outside its own memory), `args` must be the L1 real address of an
+/// argument block the caller owns, `12 + 4 × (nargs + nret)` bytes as its header says,
+/// readable and writable by the L0 for the length of the call, and no Rust reference may
+/// be live over its return slots (pass a pointer taken from a `&mut`, read the slots back
+/// through it after the call).
+///
+/// ```
+/// use papr_hcall::{generic::rtas, opcode, HcallOutput, L1RealAddr, MockHcall};
+/// let mut h = MockHcall::new();
+/// h.expect_hcall()
+///     .withf(|&op, a| op == opcode::H_RTAS && a[0] == 0x1000)
+///     .return_const(HcallOutput::ok(0));
+/// // SAFETY: a mock writes no memory.
+/// assert_eq!(unsafe { rtas(&h, L1RealAddr(0x1000)) }, Ok(()));
+/// ```
+///
+/// Safe code cannot make the call (the same call as above, without `unsafe`):
+///
+/// ```compile_fail,E0133
+/// use papr_hcall::{generic::rtas, L1RealAddr, MockHcall};
+/// let h = MockHcall::new();
+/// let _ = rtas(&h, L1RealAddr(0x1000)); // error[E0133]: call to unsafe function
+/// ```
+pub unsafe fn rtas(h: &impl Hcall, args: L1RealAddr) -> Result<(), HcallError> {
     let out = h.hcall(opcode::H_RTAS, [args.0, 0, 0, 0, 0, 0, 0, 0, 0]);
     check("H_RTAS", out.rc)
 }

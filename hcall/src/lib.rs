@@ -1,3 +1,4 @@
+#![cfg_attr(doctest, doc = include_str!("../README.md"))]
 //! The PAPR **Nested APIv2** hcall ABI for an L1 hypervisor: opcodes, flags, capability
 //! bits and return codes; the [`Hcall`] seam with its `sc 1` backend (`Sc1`, powerpc64
 //! only); and the typed [`NestedHv`] API with Linux's busy/long-busy retry policy and
@@ -6,9 +7,24 @@
 //! Layers, bottom up:
 //! * [`opcode`], [`flags`], [`ReturnCode`], [`Capabilities`] — the numbers of the ABI;
 //! * [`Hcall`] — one raw hcall (registers in, registers out), the mockable seam;
+//!   [`ContainedHcall`] marks the backends safe code may hold (models, mocks);
 //! * [`RealMemory`] — where GSBs live (L1 real addresses), [`Delay`] — how busy waits pass;
 //! * [`NestedHv`] — the typed calls over any backend; [`generic`] — console, RTAS, endianness;
 //! * [`CountingHcall`] — counts hcalls, for benchmarks and tests that prove hcall budgets.
+//!
+//! # Safe code cannot make the L0 write arbitrary memory
+//! Hcalls that carry an L1 real address make the L0 write there. As in kvm-ioctls, the
+//! raw entry points are `unsafe`: `Sc1::new`, [`generic::rtas`],
+//! [`NestedHv::hcall_unchecked`]. The typed [`NestedHv`] is safe because every address it
+//! hands the L0 (state buffers, run buffers, VPA, partition-table root) lies in its
+//! [`RealMemory`], whose real backend ([`IdentityMemory`]) has an `unsafe` constructor;
+//! its safe [`NestedHv::hcall`] hands out only [`ContainedHcall`] backends.
+//!
+//! ```compile_fail,E0133
+//! use papr_hcall::{generic, L1RealAddr, MockHcall};
+//! // A raw address-carrying hcall needs `unsafe`:
+//! let _ = generic::rtas(&MockHcall::new(), L1RealAddr(0x1000));
+//! ```
 //!
 //! `#![no_std]` with `alloc` (the L1's guest table). Feature `mock` exports mockall mocks
 //! of the seams (`MockHcall`, `MockRealMemory`, `MockDelay`) and a `RecordingDelay`;
@@ -36,9 +52,10 @@ mod rc;
 mod sc1;
 #[cfg(feature = "sim")]
 pub mod sim;
+mod target;
 
 pub use caps::{Capabilities, Mode};
-pub use counting::CountingHcall;
+pub use counting::{CountingHcall, HcallCounts};
 #[cfg(feature = "std")]
 pub use delay::StdSleep;
 #[cfg(target_arch = "powerpc64")]
@@ -47,16 +64,18 @@ pub use delay::{Delay, NoDelay, RetryBudget};
 #[cfg(any(test, feature = "mock"))]
 pub use delay::{DelayEvent, MockDelay, RecordingDelay};
 pub use error::{HcallError, Refusal};
+pub use flags::RunFlags;
 #[cfg(any(test, feature = "mock"))]
 pub use memory::MockRealMemory;
 #[cfg(feature = "vm-memory")]
 pub use memory::VmRealMemory;
 pub use memory::{IdentityMemory, L1RealAddr, MemoryError, RealMemory};
-pub use nested::{GuestId, Negotiated, NestedHv, Target, VcpuId, MAX_TRAP};
+pub use nested::{Negotiated, NestedHv, MAX_TRAP, VPA_BYTES};
 pub use profile::Profile;
 #[cfg(any(test, feature = "mock"))]
 pub use raw::MockHcall;
-pub use raw::{Hcall, HcallOutput, HCALL_ARGS};
+pub use raw::{ContainedHcall, Hcall, HcallOutput, HCALL_ARGS};
 pub use rc::{ReturnCode, H_LONG_BUSY_END, H_LONG_BUSY_START, H_UNSUPPORTED_FLAG};
 #[cfg(target_arch = "powerpc64")]
 pub use sc1::Sc1;
+pub use target::{GuestId, Target, VcpuId};

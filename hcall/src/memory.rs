@@ -1,6 +1,7 @@
 //! L1 real memory as the L0 sees it.
 
 use core::fmt;
+use core::sync::atomic::{AtomicU64, Ordering};
 
 /// An L1 real address: what the L1 passes to the L0 in an hcall (`__pa()` in Linux).
 #[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -26,7 +27,7 @@ impl fmt::Debug for L1RealAddr {
     }
 }
 
-/// Why L1 real memory could not be accessed.
+/// Why L1 real memory could not be accessed. Every variant keeps the address.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum MemoryError {
@@ -38,6 +39,27 @@ pub enum MemoryError {
         /// Its length.
         len: u64,
     },
+    /// A doubleword access ([`RealMemory::read_u64`], [`RealMemory::write_u64`],
+    /// [`RealMemory::compare_exchange_u64`]) at an address that is not 8-byte aligned.
+    #[error("L1 real address {addr:#x} is not aligned to {align} bytes")]
+    Misaligned {
+        /// The address.
+        addr: u64,
+        /// The alignment required.
+        align: u64,
+    },
+}
+
+/// The error of a doubleword access: misaligned addresses first.
+const fn check_aligned(addr: L1RealAddr) -> Result<(), MemoryError> {
+    if addr.0.is_multiple_of(8) {
+        Ok(())
+    } else {
+        Err(MemoryError::Misaligned {
+            addr: addr.0,
+            align: 8,
+        })
+    }
 }
 
 /// Reads and writes bytes at L1 real addresses: how buffers reach the L0.
@@ -45,12 +67,95 @@ pub enum MemoryError {
 /// Backends: [`IdentityMemory`] (bare metal, where real = effective address), the
 /// vm-memory one (feature `vm-memory`: the hosted L1 and the software L0 share a
 /// `GuestMemory`), and `MockRealMemory` (feature `mock`).
+///
+/// # Ranges handed to the L0
+/// [`NestedHv`](crate::NestedHv) hands the L0 only L1 ranges this backend accepts
+/// ([`check_range`](Self::check_range)): state buffers, run buffers, the VPA and the
+/// partition-table root. A backend used with the real `sc 1` backend must therefore accept
+/// only memory the L0 may write (the contract of `Sc1::new`).
+///
+/// # Doublewords shared with the L0
+/// Radix table entries are shared with an L0 that may set R and C in them while the L1
+/// changes them (PowerVM does; QEMU does not). [`read_u64`](Self::read_u64),
+/// [`write_u64`](Self::write_u64) and [`compare_exchange_u64`](Self::compare_exchange_u64)
+/// are therefore single 8-byte accesses, and the compare-exchange is atomic, in every
+/// backend another agent can write: [`IdentityMemory`] (`AtomicU64`, `ldarx`/`stdcx.` on
+/// POWER) and `VmRealMemory` (vm-memory's atomic accessors). The defaults (byte copies;
+/// a read, then a write) are for backends nothing else writes concurrently.
 #[cfg_attr(any(test, feature = "mock"), mockall::automock)]
 pub trait RealMemory {
     /// Copies `buf.len()` bytes at `addr` into `buf`.
+    ///
+    /// # Errors
+    /// [`MemoryError::OutOfRange`] when the range is not wholly in this memory.
     fn read(&self, addr: L1RealAddr, buf: &mut [u8]) -> Result<(), MemoryError>;
+
     /// Copies `data` to `addr`.
+    ///
+    /// # Errors
+    /// [`MemoryError::OutOfRange`] when the range is not wholly in this memory.
     fn write(&self, addr: L1RealAddr, data: &[u8]) -> Result<(), MemoryError>;
+
+    /// Whether `addr..addr + len` is wholly in this memory, without touching it: what
+    /// [`NestedHv`](crate::NestedHv) checks before it hands the L0 an address. The default
+    /// reads the first and the last byte (exact for a contiguous backend); backends with
+    /// holes or with reads that have effects override it.
+    ///
+    /// # Errors
+    /// [`MemoryError::OutOfRange`] naming the range.
+    fn check_range(&self, addr: L1RealAddr, len: u64) -> Result<(), MemoryError> {
+        let out = MemoryError::OutOfRange { addr: addr.0, len };
+        let last = len
+            .checked_sub(1)
+            .and_then(|n| addr.checked_add(n))
+            .ok_or(out)?;
+        let mut b = [0u8; 1];
+        self.read(addr, &mut b).map_err(|_| out)?;
+        self.read(last, &mut b).map_err(|_| out)
+    }
+
+    /// Reads the big-endian doubleword at `addr` (8-byte aligned) with one 8-byte access
+    /// (the default copies bytes).
+    ///
+    /// # Errors
+    /// [`MemoryError::Misaligned`], [`MemoryError::OutOfRange`].
+    fn read_u64(&self, addr: L1RealAddr) -> Result<u64, MemoryError> {
+        check_aligned(addr)?;
+        let mut b = [0u8; 8];
+        self.read(addr, &mut b)?;
+        Ok(u64::from_be_bytes(b))
+    }
+
+    /// Writes `value` big-endian at `addr` (8-byte aligned) with one 8-byte store (the
+    /// default copies bytes).
+    ///
+    /// # Errors
+    /// [`MemoryError::Misaligned`], [`MemoryError::OutOfRange`].
+    fn write_u64(&self, addr: L1RealAddr, value: u64) -> Result<(), MemoryError> {
+        check_aligned(addr)?;
+        self.write(addr, &value.to_be_bytes())
+    }
+
+    /// Replaces the big-endian doubleword `current` at `addr` with `new` if it is still
+    /// there: `Ok(Ok(current))` on success, `Ok(Err(actual))` otherwise — **atomically**
+    /// in every backend another agent (an L0 setting R/C) can write. The default is a read
+    /// then a write: correct only when nothing else writes the doubleword meanwhile.
+    ///
+    /// # Errors
+    /// [`MemoryError::Misaligned`], [`MemoryError::OutOfRange`].
+    fn compare_exchange_u64(
+        &self,
+        addr: L1RealAddr,
+        current: u64,
+        new: u64,
+    ) -> Result<Result<u64, u64>, MemoryError> {
+        let actual = self.read_u64(addr)?;
+        if actual != current {
+            return Ok(Err(actual));
+        }
+        self.write_u64(addr, new)?;
+        Ok(Ok(actual))
+    }
 }
 
 impl<T: RealMemory + ?Sized> RealMemory for &T {
@@ -60,10 +165,31 @@ impl<T: RealMemory + ?Sized> RealMemory for &T {
     fn write(&self, addr: L1RealAddr, data: &[u8]) -> Result<(), MemoryError> {
         (**self).write(addr, data)
     }
+    fn check_range(&self, addr: L1RealAddr, len: u64) -> Result<(), MemoryError> {
+        (**self).check_range(addr, len)
+    }
+    fn read_u64(&self, addr: L1RealAddr) -> Result<u64, MemoryError> {
+        (**self).read_u64(addr)
+    }
+    fn write_u64(&self, addr: L1RealAddr, value: u64) -> Result<(), MemoryError> {
+        (**self).write_u64(addr, value)
+    }
+    fn compare_exchange_u64(
+        &self,
+        addr: L1RealAddr,
+        current: u64,
+        new: u64,
+    ) -> Result<Result<u64, u64>, MemoryError> {
+        (**self).compare_exchange_u64(addr, current, new)
+    }
 }
 
 /// L1 memory identity-mapped in the running L1 (bare metal, MMU off or 1:1): the byte at
 /// real address `a` is at pointer `a`.
+///
+/// Doublewords are accessed as `AtomicU64` (`ld`/`std`, and `ldarx`/`stdcx.` for
+/// [`RealMemory::compare_exchange_u64`] on POWER), so an R/C bit the L0 sets in a radix
+/// entry while the L1 updates it is never lost.
 #[derive(Debug, Clone, Copy)]
 pub struct IdentityMemory {
     start: u64,
@@ -77,13 +203,13 @@ impl IdentityMemory {
     /// Every address in `start..end` must be readable and writable at the same numeric
     /// pointer value for as long as this value is used, and no Rust reference may be live
     /// over bytes written through it while a write happens (buffers handed to the L0 are
-    /// shared with the L0 anyway).
+    /// shared with the L0 anyway). The range is what [`NestedHv`](crate::NestedHv) lets
+    /// the L0 write (see [`RealMemory`]): it must hold no Rust object.
     pub const unsafe fn new(start: u64, end: u64) -> Self {
         Self { start, end }
     }
 
-    fn check(&self, addr: L1RealAddr, len: usize) -> Result<(), MemoryError> {
-        let len = len as u64;
+    fn check(&self, addr: L1RealAddr, len: u64) -> Result<(), MemoryError> {
         let ok = addr.0 >= self.start && addr.0.checked_add(len).is_some_and(|e| e <= self.end);
         if ok {
             Ok(())
@@ -91,11 +217,20 @@ impl IdentityMemory {
             Err(MemoryError::OutOfRange { addr: addr.0, len })
         }
     }
+
+    /// The doubleword at `addr` as an atomic (8-byte aligned, inside the range).
+    fn atomic(&self, addr: L1RealAddr) -> Result<&AtomicU64, MemoryError> {
+        check_aligned(addr)?;
+        self.check(addr, 8)?;
+        let p = addr.0 as usize as *mut u64;
+        // SAFETY: `check` put `addr..addr + 8` inside `start..end`, which `new`'s contract makes readable and writable at this pointer value for as long as `self` is used (the borrow of `self` bounds the reference); `check_aligned` made it 8-byte aligned; every access this backend makes to a doubleword it hands out is atomic, and the L0 is hardware to us.
+        Ok(unsafe { AtomicU64::from_ptr(p) })
+    }
 }
 
 impl RealMemory for IdentityMemory {
     fn read(&self, addr: L1RealAddr, buf: &mut [u8]) -> Result<(), MemoryError> {
-        self.check(addr, buf.len())?;
+        self.check(addr, buf.len() as u64)?;
         let src = addr.0 as usize as *const u8;
         if core::ptr::eq(src, buf.as_ptr()) {
             return Ok(());
@@ -106,7 +241,7 @@ impl RealMemory for IdentityMemory {
     }
 
     fn write(&self, addr: L1RealAddr, data: &[u8]) -> Result<(), MemoryError> {
-        self.check(addr, data.len())?;
+        self.check(addr, data.len() as u64)?;
         let dst = addr.0 as usize as *mut u8;
         if core::ptr::eq(dst, data.as_ptr()) {
             return Ok(());
@@ -115,13 +250,53 @@ impl RealMemory for IdentityMemory {
         unsafe { core::ptr::copy(data.as_ptr(), dst, data.len()) };
         Ok(())
     }
+
+    fn check_range(&self, addr: L1RealAddr, len: u64) -> Result<(), MemoryError> {
+        self.check(addr, len)
+    }
+
+    fn read_u64(&self, addr: L1RealAddr) -> Result<u64, MemoryError> {
+        Ok(u64::from_be(self.atomic(addr)?.load(Ordering::Acquire)))
+    }
+
+    fn write_u64(&self, addr: L1RealAddr, value: u64) -> Result<(), MemoryError> {
+        self.atomic(addr)?.store(value.to_be(), Ordering::Release);
+        Ok(())
+    }
+
+    fn compare_exchange_u64(
+        &self,
+        addr: L1RealAddr,
+        current: u64,
+        new: u64,
+    ) -> Result<Result<u64, u64>, MemoryError> {
+        Ok(self
+            .atomic(addr)?
+            .compare_exchange(
+                current.to_be(),
+                new.to_be(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .map(u64::from_be)
+            .map_err(u64::from_be))
+    }
 }
 
 /// [`RealMemory`] over a vm-memory `GuestMemory` whose guest addresses are L1 real
 /// addresses: how a hosted L1 and the software L0 share memory without `unsafe`.
+/// Doublewords go through vm-memory's atomic accessors (`load`, `store`, and an
+/// `AtomicU64` from `get_atomic_ref` for the compare-exchange).
 #[cfg(feature = "vm-memory")]
 #[derive(Debug, Clone)]
 pub struct VmRealMemory<M>(pub M);
+
+#[cfg(feature = "vm-memory")]
+impl<M: vm_memory::GuestMemory> VmRealMemory<M> {
+    fn out(addr: L1RealAddr, len: u64) -> MemoryError {
+        MemoryError::OutOfRange { addr: addr.0, len }
+    }
+}
 
 #[cfg(feature = "vm-memory")]
 impl<M: vm_memory::GuestMemory> RealMemory for VmRealMemory<M> {
@@ -129,45 +304,80 @@ impl<M: vm_memory::GuestMemory> RealMemory for VmRealMemory<M> {
         use vm_memory::Bytes;
         self.0
             .read_slice(buf, vm_memory::GuestAddress(addr.0))
-            .map_err(|_| MemoryError::OutOfRange {
-                addr: addr.0,
-                len: buf.len() as u64,
-            })
+            .map_err(|_| Self::out(addr, buf.len() as u64))
     }
     fn write(&self, addr: L1RealAddr, data: &[u8]) -> Result<(), MemoryError> {
         use vm_memory::Bytes;
         self.0
             .write_slice(data, vm_memory::GuestAddress(addr.0))
-            .map_err(|_| MemoryError::OutOfRange {
-                addr: addr.0,
-                len: data.len() as u64,
-            })
+            .map_err(|_| Self::out(addr, data.len() as u64))
+    }
+    fn check_range(&self, addr: L1RealAddr, len: u64) -> Result<(), MemoryError> {
+        let n = usize::try_from(len).map_err(|_| Self::out(addr, len))?;
+        if addr.checked_add(len).is_some()
+            && self.0.check_range(
+                vm_memory::GuestAddress(addr.0),
+                n,
+                vm_memory::Permissions::ReadWrite,
+            )
+        {
+            Ok(())
+        } else {
+            Err(Self::out(addr, len))
+        }
+    }
+    fn read_u64(&self, addr: L1RealAddr) -> Result<u64, MemoryError> {
+        use vm_memory::Bytes;
+        check_aligned(addr)?;
+        self.0
+            .load::<u64>(vm_memory::GuestAddress(addr.0), Ordering::Acquire)
+            .map(u64::from_be)
+            .map_err(|_| Self::out(addr, 8))
+    }
+    fn write_u64(&self, addr: L1RealAddr, value: u64) -> Result<(), MemoryError> {
+        use vm_memory::Bytes;
+        check_aligned(addr)?;
+        self.0
+            .store(
+                value.to_be(),
+                vm_memory::GuestAddress(addr.0),
+                Ordering::Release,
+            )
+            .map_err(|_| Self::out(addr, 8))
+    }
+    fn compare_exchange_u64(
+        &self,
+        addr: L1RealAddr,
+        current: u64,
+        new: u64,
+    ) -> Result<Result<u64, u64>, MemoryError> {
+        use vm_memory::VolatileMemory;
+        check_aligned(addr)?;
+        let out = Self::out(addr, 8);
+        let slice = self
+            .0
+            .get_slices(
+                vm_memory::GuestAddress(addr.0),
+                8,
+                vm_memory::Permissions::ReadWrite,
+            )
+            .map_err(|_| out)?
+            .next()
+            .and_then(Result::ok)
+            .ok_or(out)?;
+        let word = slice.get_atomic_ref::<AtomicU64>(0).map_err(|_| out)?;
+        Ok(word
+            .compare_exchange(
+                current.to_be(),
+                new.to_be(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .map(u64::from_be)
+            .map_err(u64::from_be))
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn identity_memory_bounds_and_copies() {
-        let mut backing = [0u8; 64];
-        let base = backing.as_mut_ptr() as u64;
-        // SAFETY: `backing` is live and writable for the whole test; no reference to it is used while `m` accesses it.
-        let m = unsafe { IdentityMemory::new(base, base + 64) };
-        m.write(L1RealAddr(base + 8), &[1, 2, 3]).unwrap();
-        let mut out = [0u8; 4];
-        m.read(L1RealAddr(base + 7), &mut out).unwrap();
-        assert_eq!(out, [0, 1, 2, 3]);
-        assert_eq!(
-            m.read(L1RealAddr(base + 62), &mut out),
-            Err(MemoryError::OutOfRange {
-                addr: base + 62,
-                len: 4
-            })
-        );
-        assert!(m.write(L1RealAddr(base - 1), &[0]).is_err());
-        assert!(m.write(L1RealAddr(u64::MAX), &[0, 0]).is_err());
-        assert_eq!(backing[8..11], [1, 2, 3]);
-    }
-}
+#[path = "memory_tests.rs"]
+mod tests;

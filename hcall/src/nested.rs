@@ -1,76 +1,25 @@
 //! The typed Nested APIv2: `NestedHv`.
 
 use crate::caps::{Capabilities, Mode};
+use crate::counting::{CountingHcall, HcallCounts};
 use crate::delay::{Delay, RetryBudget};
 use crate::error::{HcallError, Refusal};
-use crate::flags::{
-    H_GUEST_CREATE_FIRST_TOKEN, H_GUEST_DELETE_ALL, H_GUEST_FLAGS_HOST_WIDE, H_GUEST_FLAGS_WIDE,
-};
+use crate::flags::{RunFlags, H_GUEST_CREATE_FIRST_TOKEN, H_GUEST_DELETE_ALL};
 use crate::memory::{L1RealAddr, RealMemory};
 use crate::opcode;
 use crate::profile::Profile;
-use crate::raw::{Hcall, HcallOutput, HCALL_ARGS};
+use crate::raw::{ContainedHcall, Hcall, HcallOutput, HCALL_ARGS};
 use crate::rc::ReturnCode;
+use crate::target::{GuestId, Target, VcpuId};
 use alloc::collections::BTreeMap;
 use papr_gsb::{Gsb, GuestStateId, Policy, Request, Scope, Value};
+
+/// Bytes of a VPA the L0 may write (Linux's `struct lppaca`, 1 KiB).
+pub const VPA_BYTES: u64 = 0x400;
 
 /// The largest interrupt vector an exit can report (vectors are below 0x2000; Linux also
 /// uses 0x1xxx forms).
 pub const MAX_TRAP: u64 = 0x1FFF;
-
-/// A guest id, chosen by the L0 at `H_GUEST_CREATE` (QEMU: 1…4095).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub struct GuestId(pub u64);
-
-/// A vCPU id, chosen by the L1 (0…2047; QEMU wants them created in order).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct VcpuId(pub u64);
-
-/// Whose state a GET/SET names: one vCPU, one guest, or the L0 itself.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Target {
-    /// Scope of the request (sets the flag word).
-    pub scope: Scope,
-    /// Guest id (ignored by the L0 for host-wide requests).
-    pub guest: GuestId,
-    /// vCPU id (ignored for host-wide; for guest-wide, only 0x0002 uses it).
-    pub vcpu: VcpuId,
-}
-
-impl Target {
-    /// Thread-wide state of one vCPU.
-    pub const fn thread(guest: GuestId, vcpu: VcpuId) -> Self {
-        Self {
-            scope: Scope::Thread,
-            guest,
-            vcpu,
-        }
-    }
-    /// Guest-wide state (vCPU 0 named, as Linux does).
-    pub const fn guest(guest: GuestId) -> Self {
-        Self {
-            scope: Scope::Guest,
-            guest,
-            vcpu: VcpuId(0),
-        }
-    }
-    /// Host-wide counters.
-    pub const fn host() -> Self {
-        Self {
-            scope: Scope::Host,
-            guest: GuestId(0),
-            vcpu: VcpuId(0),
-        }
-    }
-    /// The GET/SET flag word.
-    pub const fn flags(&self) -> u64 {
-        match self.scope {
-            Scope::Thread => 0,
-            Scope::Guest => H_GUEST_FLAGS_WIDE,
-            Scope::Host => H_GUEST_FLAGS_HOST_WIDE,
-        }
-    }
-}
 
 /// Result of [`NestedHv::negotiate`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,8 +124,21 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
         self
     }
 
-    /// The hcall backend.
-    pub fn hcall(&self) -> &H {
+    /// The raw hcall backend, whatever it is.
+    ///
+    /// ```compile_fail,E0133
+    /// # use papr_hcall::*;
+    /// let hv = NestedHv::new(MockHcall::new(), MockRealMemory::new(), NoDelay);
+    /// let _ = hv.hcall_unchecked(); // error[E0133]: call to unsafe function
+    /// ```
+    ///
+    /// # Safety
+    /// Every hcall made through the returned reference must pass the L0 only addresses of
+    /// L1 memory it may write (the contract of `Sc1::new`), and must not change what the
+    /// L0 holds behind this API's back (guests, vCPUs, run buffers it tracks). Reading a
+    /// wrapper's own state (counts, timings) is always fine. For a [`ContainedHcall`]
+    /// backend use the safe [`hcall`](Self::hcall).
+    pub unsafe fn hcall_unchecked(&self) -> &H {
         &self.hcall
     }
 
@@ -419,8 +381,33 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
                 }
                 _ => {}
             }
+            self.check_l1_range(call, e.id, e.value())?;
         }
         Ok(())
+    }
+
+    /// Refuses an element that hands the L0 an L1 range outside [`RealMemory`]: the run
+    /// buffers (the L0 writes the output at every exit), the VPA, the partition-table root.
+    fn check_l1_range(
+        &self,
+        call: &'static str,
+        id: GuestStateId,
+        value: Value,
+    ) -> Result<(), HcallError> {
+        let (addr, len) = match value {
+            Value::Buffer(b) => (b.address, b.size),
+            Value::PartitionTable(p) => (p.root, p.root_size),
+            Value::U64(a) if id == GuestStateId::VPA && a != 0 => (a, VPA_BYTES),
+            _ => return Ok(()),
+        };
+        self.mem
+            .check_range(L1RealAddr(addr), len)
+            .map_err(|_| HcallError::OutsideMemory {
+                call,
+                id,
+                addr,
+                len,
+            })
     }
 
     fn state_args(target: &Target, at: L1RealAddr, len: usize) -> [u64; HCALL_ARGS] {
@@ -512,20 +499,21 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
     /// `H_GUEST_RUN_VCPU` with no flags: runs the vCPU until it exits; returns the exit
     /// trap (r4: 0x980 HDEC, 0xC00 hcall, 0xE00 HDSI, …). Never retried.
     pub fn run_vcpu(&mut self, guest: GuestId, vcpu: VcpuId) -> Result<u64, HcallError> {
-        self.run_vcpu_with_flags(guest, vcpu, 0)
+        self.run_vcpu_with(guest, vcpu, RunFlags::NONE)
     }
 
-    /// `H_GUEST_RUN_VCPU` with `flags` (QEMU accepts none: `H_PARAMETER`).
-    pub fn run_vcpu_with_flags(
+    /// `H_GUEST_RUN_VCPU` with the PAPR-defined `flags` (QEMU accepts none:
+    /// `H_PARAMETER`). Never retried.
+    pub fn run_vcpu_with(
         &mut self,
         guest: GuestId,
         vcpu: VcpuId,
-        flags: u64,
+        flags: RunFlags,
     ) -> Result<u64, HcallError> {
         self.check_vcpu("H_GUEST_RUN_VCPU", guest, vcpu)?;
         let out = self.call(
             opcode::H_GUEST_RUN_VCPU,
-            [flags, guest.0, vcpu.0, 0, 0, 0, 0, 0, 0],
+            [flags.bits(), guest.0, vcpu.0, 0, 0, 0, 0, 0, 0],
             Retry::Never,
         )?;
         let trap = out.ret[0];
@@ -564,5 +552,31 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
         )?;
         self.guests.clear();
         Ok(())
+    }
+}
+
+impl<H: ContainedHcall, M, D> NestedHv<H, M, D> {
+    /// The hcall backend, when it is a [`ContainedHcall`] (a software L0, a mock, a counter
+    /// around one): safe code may call it with any arguments. The `sc 1` backend comes back
+    /// out only through the `unsafe` [`hcall_unchecked`](Self::hcall_unchecked).
+    ///
+    /// ```compile_fail,E0599
+    /// # use papr_hcall::*;
+    /// struct Raw; // not a `ContainedHcall`: it could be `sc 1`
+    /// impl Hcall for Raw {
+    ///     fn hcall(&self, _: u64, _: [u64; 9]) -> HcallOutput { HcallOutput::ok(0) }
+    /// }
+    /// let hv = NestedHv::new(Raw, MockRealMemory::new(), NoDelay);
+    /// hv.hcall().hcall(opcode::H_GUEST_GET_STATE, [0, 1, 0, 0xdead_0000, 64, 0, 0, 0, 0]);
+    /// ```
+    pub fn hcall(&self) -> &H {
+        &self.hcall
+    }
+}
+
+impl<H, M, D> NestedHv<CountingHcall<H>, M, D> {
+    /// The hcall counts of a [`CountingHcall`] backend (the backend itself stays inside).
+    pub fn counts(&self) -> &HcallCounts {
+        self.hcall.counts()
     }
 }

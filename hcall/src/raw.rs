@@ -69,3 +69,34 @@ impl<T: Hcall + ?Sized> Hcall for &T {
         (**self).hcall(opcode, args)
     }
 }
+
+/// An [`Hcall`] backend whose every effect stays inside memory it owns or reaches through a
+/// safe, bounds-checked API: a software L0 over its own [`RealMemory`](crate::RealMemory),
+/// a mock, a counter around one of those. Safe code may hold such a backend and call it
+/// with any arguments, so [`NestedHv::hcall`](crate::NestedHv::hcall) hands it out.
+///
+/// The real `sc 1` backend (`Sc1`) is not one: an address in an argument register makes
+/// the hypervisor write that L1 memory, whatever it holds.
+///
+/// # Safety
+/// Implement it only for a backend no argument can make write memory outside Rust's rules:
+/// every access it makes goes through safe code or through a backend that checks
+/// its bounds.
+///
+/// ```
+/// use papr_hcall::{ContainedHcall, Hcall, HcallOutput};
+/// struct Echo;
+/// impl Hcall for Echo {
+///     fn hcall(&self, opcode: u64, _: [u64; 9]) -> HcallOutput { HcallOutput::ok(opcode) }
+/// }
+/// // SAFETY: `Echo` touches no memory at all.
+/// unsafe impl ContainedHcall for Echo {}
+/// ```
+pub unsafe trait ContainedHcall: Hcall {}
+
+// SAFETY: forwards to a contained backend.
+unsafe impl<T: ContainedHcall + ?Sized> ContainedHcall for &T {}
+
+// SAFETY: a mock only returns what its expectations say; it touches no memory.
+#[cfg(any(test, feature = "mock"))]
+unsafe impl ContainedHcall for MockHcall {}

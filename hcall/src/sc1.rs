@@ -9,8 +9,39 @@ use core::arch::asm;
 /// arguments in, r3 = status and r4–r12 = outputs back. r0, CR0/1/5/6/7, CTR, XER and LR are
 /// declared clobbered; memory is clobbered too (the L0 reads and writes buffers in L1 memory).
 /// The hypervisor may overwrite SRR0/SRR1; this backend never keeps values live in them.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Sc1;
+///
+/// # Why the constructor is `unsafe`
+/// [`Hcall::hcall`] is a safe method, and many hcalls carry an L1 real address the L0
+/// then writes (`H_GUEST_GET_STATE`, the run buffers of `H_GUEST_RUN_VCPU`, `H_RTAS`):
+/// whoever holds an `Sc1` can make the hypervisor write any L1 memory. So an `Sc1` only
+/// comes from [`Sc1::new`], whose caller vouches for every hcall made through the value,
+/// as kvm-ioctls' `VmFd::set_user_memory_region` makes its caller vouch for the host
+/// address it hands the kernel. Once the value is moved into
+/// [`NestedHv`](crate::NestedHv), safe code can no longer reach it (the typed API checks
+/// every address it passes against its [`RealMemory`](crate::RealMemory); the raw backend
+/// comes back out only through the `unsafe` [`NestedHv::hcall_unchecked`](crate::NestedHv::hcall_unchecked)).
+/// It is not `Clone`, `Copy` or `Default`, so that a copy cannot slip past that.
+#[derive(Debug)]
+pub struct Sc1 {
+    _private: (),
+}
+
+impl Sc1 {
+    /// The `sc 1` backend.
+    ///
+    /// # Safety
+    /// The caller owns the machine's memory model: every hcall made through the returned
+    /// value — by any code it hands the value (or a reference to it) to, safe code included
+    /// — must pass the L0 only addresses of L1 memory the L0 may read and write while the
+    /// call (or, for run buffers, the vCPU) lives, holding no Rust object the write would
+    /// invalidate. Moving the value straight into a [`NestedHv`](crate::NestedHv) over an
+    /// [`IdentityMemory`](crate::IdentityMemory) (whose own contract covers its range) and
+    /// passing it only to the address-free [`generic`](crate::generic) calls satisfies this.
+    #[must_use]
+    pub const unsafe fn new() -> Self {
+        Self { _private: () }
+    }
+}
 
 impl Hcall for Sc1 {
     #[inline]
@@ -31,8 +62,9 @@ impl Hcall for Sc1 {
         // `sc 1` transfers control to the hypervisor, which returns to the next instruction
         // having changed only the registers declared below as outputs or clobbers (PAPR hcall
         // convention) and memory (no `nomem`/`readonly` option, so the compiler assumes memory
-        // may change). Buffers an opcode makes the L0 access are checked by the typed API.
-        // SAFETY: the stack is untouched (`nostack`); every register the L0 may change is declared.
+        // may change). The memory the L0 accesses for this opcode and these arguments is the
+        // caller's business under the contract of `Sc1::new`.
+        // SAFETY: the stack is untouched (`nostack`); every register the L0 may change is declared; the addresses in `args` are vouched for by whoever called `Sc1::new`.
         unsafe {
             asm!(
                 "sc 1",

@@ -254,8 +254,23 @@ fn unwritable_run_output_gives_qemus_p2_in_r4() {
         )
         .unwrap()
     });
-    hv.set_state(Target::thread(g, VcpuId(0)), &bufs, L1RealAddr(SCRATCH))
+    // The typed API refuses to hand the L0 a range outside L1 memory…
+    assert_eq!(
+        hv.set_state(Target::thread(g, VcpuId(0)), &bufs, L1RealAddr(SCRATCH)),
+        Err(HcallError::OutsideMemory {
+            call: "H_GUEST_SET_STATE",
+            id: Id::RUN_OUTPUT,
+            addr: MEM_SIZE - 0x40,
+            len: 0x80
+        })
+    );
+    // …so register it raw, as a hostile L1 could on QEMU.
+    VmRealMemory(mem.clone())
+        .write(L1RealAddr(SCRATCH), &bufs)
         .unwrap();
+    let len = bufs.len() as u64;
+    let o = l0.hcall(H_GUEST_SET_STATE, args(&[0, 1, 0, SCRATCH, len]));
+    assert_eq!(o.rc, 0);
     l0.set_program(
         1,
         0,

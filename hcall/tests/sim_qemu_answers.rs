@@ -121,7 +121,7 @@ fn run_needs_buffers_then_partition_table_and_no_flags() {
     );
     assert_eq!(
         code(
-            hv.run_vcpu_with_flags(g, VcpuId(0), H_GUEST_RUN_EXTERNAL_INTERRUPT)
+            hv.run_vcpu_with(g, VcpuId(0), RunFlags::EXTERNAL_INTERRUPT)
                 .unwrap_err()
         ),
         ReturnCode::Parameter

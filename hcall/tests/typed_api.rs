@@ -351,7 +351,7 @@ fn run_returns_the_trap() {
     );
     assert_eq!(hv.run_vcpu(G, VcpuId(0)).unwrap(), 0xC00);
     assert!(hv
-        .run_vcpu_with_flags(G, VcpuId(0), flags::H_GUEST_RUN_EXTERNAL_INTERRUPT)
+        .run_vcpu_with(G, VcpuId(0), RunFlags::EXTERNAL_INTERRUPT)
         .is_err());
 }
 

@@ -1,3 +1,4 @@
+#![cfg_attr(doctest, doc = include_str!("../README.md"))]
 //! Partition-scoped radix page tables for the L2 guests of a PAPR Nested APIv2 L1.
 //!
 //! Under Nested APIv2 the L1 owns its L2's memory map: it builds, in its own memory, the

@@ -16,15 +16,16 @@
     clippy::indexing_slicing
 )]
 
-use criterion::{black_box, criterion_group, Criterion};
+use criterion::{criterion_group, Criterion};
 use papr_gsb::{GsbBuilder, GuestStateId};
 use papr_hcall::{
-    opcode, Capabilities, CountingHcall, Hcall, HcallOutput, L1RealAddr, MemoryError, NestedHv,
-    NoDelay, RealMemory,
+    opcode, Capabilities, ContainedHcall, CountingHcall, Hcall, HcallOutput, L1RealAddr,
+    MemoryError, NestedHv, NoDelay, RealMemory,
 };
 use papr_mmu_radix::PoolAlloc;
 use papr_nestedv2::{Exit, Guest, GuestRealAddr, HcallReturn, ManualClock, NestedHost, Vcpu};
 use std::cell::{Cell, RefCell};
+use std::hint::black_box;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -42,6 +43,8 @@ impl Hcall for NoopL0 {
         }
     }
 }
+// SAFETY: the fake L0 touches no memory at all.
+unsafe impl ContainedHcall for NoopL0 {}
 
 /// 32 MiB of L1 memory in a Vec.
 #[derive(Clone)]

@@ -1,5 +1,6 @@
 //! The crate's one error type.
 
+use crate::exit::ExitKind;
 use papr_gsb::{GsbError, GuestStateId};
 use papr_hcall::{HcallError, MemoryError};
 use papr_mmu_radix::RadixError;
@@ -61,6 +62,43 @@ pub enum Error {
         trap: u64,
         /// The missing register.
         id: GuestStateId,
+    },
+    /// An L0 answer to a GET this crate made lacks an element it asked for (a hostile or
+    /// broken L0), e.g. RUN_OUTPUT_MIN_SIZE when a vCPU is set up.
+    #[error("{call}: the L0's answer lacks {id}")]
+    MissingElement {
+        /// The hcall.
+        call: &'static str,
+        /// The missing element.
+        id: GuestStateId,
+    },
+    /// [`Vcpu::run_loop`](crate::Vcpu::run_loop) handled this many exits in a row itself
+    /// (HDEC, page faults it fixed) without the handler seeing one, and the bound set with
+    /// [`Vcpu::set_loop_limit`](crate::Vcpu::set_loop_limit) was reached: an L2 that only
+    /// exits by HDEC, or an L0 that keeps faulting. The vCPU is intact: run it again to go
+    /// on.
+    #[error("run loop bound reached: {exits} exits in a row handled without the handler (last {last:?})")]
+    LoopLimit {
+        /// Exits handled in a row.
+        exits: u64,
+        /// The kind of the last one.
+        last: ExitKind,
+    },
+    /// The L0 reported the same page fault (same kind, page and cause) again and again
+    /// after [`Vcpu::run_loop`](crate::Vcpu::run_loop) had fixed it: a hostile or broken L0
+    /// (bound: [`Vcpu::set_fault_repeat_limit`](crate::Vcpu::set_fault_repeat_limit)).
+    #[error(
+        "the L0 reported the {kind:?} at gpa {gpa:#x} (cause {cause:#x}) {count} times in a row"
+    )]
+    RepeatedFault {
+        /// [`ExitKind::PageFault`] or [`ExitKind::InstructionFault`].
+        kind: ExitKind,
+        /// The faulting guest real address.
+        gpa: u64,
+        /// HDSISR of a page fault (0 for an instruction fault).
+        cause: u32,
+        /// Times it came in a row.
+        count: u32,
     },
     /// A RAM region is empty, misaligned, wraps, or overlaps another.
     #[error("RAM region at gpa {gpa:#x} of {len:#x} bytes: {why}")]

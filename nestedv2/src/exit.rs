@@ -1,7 +1,7 @@
 //! The typed exit of an `H_GUEST_RUN_VCPU`, decoded from the trap and the run output buffer.
 
 use crate::error::Error;
-use crate::mmio::MmioAccess;
+use crate::mmio::{FetchError, L2Interrupt, MmioAccess};
 use papr_gsb::GuestStateId;
 use papr_mmu_radix::GuestRealAddr;
 use papr_vcpu_state::VcpuState;
@@ -101,6 +101,11 @@ pub enum Exit {
         access: Option<MmioAccess>,
         /// Address of the faulting instruction.
         nia: u64,
+        /// Why the instruction could not be fetched (`insn` is then `None`): where the
+        /// walk stopped, and through [`FetchError::l2_interrupt`] the interrupt the L2
+        /// should get when the fault is in its own translation ([`Exit::l2_interrupt`]).
+        /// `None` when the fetch succeeded or was not tried.
+        fetch_error: Option<FetchError>,
     },
     /// 0xE20: a fetch from a guest real address the L2's table does not allow. Handled by
     /// the run loop when it is L2 RAM not yet mapped.
@@ -226,6 +231,32 @@ impl Exit {
         }
     }
 
+    /// For an [`Exit::Mmio`] whose instruction fetch failed in the L2's own translation
+    /// (no process table, no valid entry, no execute right, a bad quadrant): the interrupt
+    /// the L2 should get, as [`FetchError::l2_interrupt`] computes it. `None` otherwise
+    /// (including partition-scoped faults, which the L1 resolves itself).
+    ///
+    /// ```
+    /// use papr_nestedv2::mmio::{FetchError, L2Interrupt};
+    /// use papr_nestedv2::{Exit, GuestRealAddr};
+    /// let exit = Exit::Mmio {
+    ///     gpa: GuestRealAddr(0x2000_0000), size: None, is_write: false, data: None,
+    ///     insn: None, access: None, nia: 1 << 62,
+    ///     fetch_error: Some(FetchError::Segment { ea: 1 << 62 }),
+    /// };
+    /// assert_eq!(exit.l2_interrupt(), Some(L2Interrupt::InstructionSegment));
+    /// ```
+    #[must_use]
+    pub const fn l2_interrupt(&self) -> Option<L2Interrupt> {
+        match self {
+            Exit::Mmio {
+                fetch_error: Some(f),
+                ..
+            } => f.l2_interrupt(),
+            _ => None,
+        }
+    }
+
     /// Decodes the exit `trap` from the registers the run output buffer left valid in
     /// `state` (after [`VcpuState::apply_exit`]); `is_ram` tells L2 RAM from MMIO space.
     /// Makes no hcall and never panics: a register the exit must carry and does not is
@@ -281,6 +312,7 @@ impl Exit {
                         insn: None,
                         access: None,
                         nia: need(GuestStateId::NIA)?,
+                        fetch_error: None,
                     }
                 }
             }

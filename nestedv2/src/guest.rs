@@ -17,7 +17,15 @@ use spin::Mutex;
 pub(crate) const PAGE: u64 = 0x1000;
 
 /// [`TableMemory`] over a [`RealMemory`]: the guest's radix table lives in L1 memory the L0
-/// reads through the same backend as the run buffers.
+/// reads through the same backend as the run buffers; the MMIO instruction fetch walks it
+/// through the same type.
+///
+/// Entries go through [`RealMemory::read_u64`], [`RealMemory::write_u64`] and
+/// [`RealMemory::compare_exchange_u64`]: single 8-byte accesses, and an atomic
+/// compare-exchange in every backend another agent writes (`IdentityMemory`,
+/// `VmRealMemory`). So on an L0 that sets R/C itself (PowerVM), [`RadixTable::set_rc`],
+/// [`RadixTable::protect`] and [`RadixTable::harvest_dirty`] never lose a C bit the L0
+/// sets meanwhile. Memory errors keep the address of the entry.
 ///
 /// ```
 /// use papr_hcall::{RealMemory, L1RealAddr};
@@ -37,6 +45,8 @@ pub(crate) const PAGE: u64 = 0x1000;
 /// t.write_u64(papr_mmu_radix::L1RealAddr(8), 0xC000_0000_0000_0187).unwrap();
 /// assert_eq!(ram.0.borrow()[8], 0xC0);
 /// assert_eq!(t.read_u64(papr_mmu_radix::L1RealAddr(8)).unwrap(), 0xC000_0000_0000_0187);
+/// assert_eq!(t.compare_exchange_u64(papr_mmu_radix::L1RealAddr(8), 1, 2).unwrap(),
+///            Err(0xC000_0000_0000_0187));
 /// ```
 #[derive(Debug, Clone)]
 pub struct RealTableMemory<M>(pub M);
@@ -46,11 +56,9 @@ impl<M: RealMemory> TableMemory for RealTableMemory<M> {
         &self,
         addr: papr_mmu_radix::L1RealAddr,
     ) -> Result<u64, papr_mmu_radix::MemoryError> {
-        let mut b = [0u8; 8];
         self.0
-            .read(L1RealAddr(addr.0), &mut b)
-            .map_err(|_| papr_mmu_radix::MemoryError { addr })?;
-        Ok(u64::from_be_bytes(b))
+            .read_u64(L1RealAddr(addr.0))
+            .map_err(|_| papr_mmu_radix::MemoryError { addr })
     }
     fn write_u64(
         &mut self,
@@ -58,7 +66,17 @@ impl<M: RealMemory> TableMemory for RealTableMemory<M> {
         value: u64,
     ) -> Result<(), papr_mmu_radix::MemoryError> {
         self.0
-            .write(L1RealAddr(addr.0), &value.to_be_bytes())
+            .write_u64(L1RealAddr(addr.0), value)
+            .map_err(|_| papr_mmu_radix::MemoryError { addr })
+    }
+    fn compare_exchange_u64(
+        &mut self,
+        addr: papr_mmu_radix::L1RealAddr,
+        current: u64,
+        new: u64,
+    ) -> Result<Result<u64, u64>, papr_mmu_radix::MemoryError> {
+        self.0
+            .compare_exchange_u64(L1RealAddr(addr.0), current, new)
             .map_err(|_| papr_mmu_radix::MemoryError { addr })
     }
 }
@@ -88,6 +106,18 @@ impl RamRegion {
             None
         }
     }
+}
+
+/// The logical PVR a guest is created with ([`Guest::create_with`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogicalPvr {
+    /// The architected PVR of the negotiated mode (what [`Guest::create`] sets).
+    Negotiated,
+    /// This value.
+    Value(u32),
+    /// None: the L0's default (QEMU: the host PVR, PCR = 0, "raw" mode).
+    Unset,
 }
 
 /// The guest's partition-scoped table.
@@ -132,8 +162,18 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
     /// [`Error::Hcall`], [`Error::Radix`] (no root page), [`Error::OutOfPages`] (no scratch
     /// page for the SET).
     pub fn create(host: &'h NestedHost<P>, tables: A) -> Result<Self, Error> {
+        Self::create_with(host, tables, LogicalPvr::Negotiated)
+    }
+
+    /// [`Guest::create`] with the guest's logical PVR chosen by `pvr`:
+    /// [`LogicalPvr::Unset`] leaves the L0's default (the host PVR, raw mode), which is what
+    /// a pseries platform that advertises the raw PVR in its device tree wants.
+    ///
+    /// # Errors
+    /// As [`Guest::create`].
+    pub fn create_with(host: &'h NestedHost<P>, tables: A, pvr: LogicalPvr) -> Result<Self, Error> {
         let id = host.hv.lock().create_guest()?;
-        match Self::setup(host, id, tables) {
+        match Self::setup(host, id, tables, pvr) {
             Ok(table) => Ok(Self {
                 host,
                 id,
@@ -153,7 +193,12 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
         }
     }
 
-    fn setup(host: &NestedHost<P>, id: GuestId, tables: A) -> Result<Table<P, A>, Error> {
+    fn setup(
+        host: &NestedHost<P>,
+        id: GuestId,
+        tables: A,
+        pvr: LogicalPvr,
+    ) -> Result<Table<P, A>, Error> {
         let table = RadixTable::new(RealTableMemory(host.mem.clone()), tables)?;
         let [root, ea_bits, root_size] = table.pagetable_value().to_u64s();
         let mut buf = [0u8; 64];
@@ -166,7 +211,13 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
                 root_size,
             }),
         )?;
-        b.put_u32(GuestStateId::LOGICAL_PVR, host.mode().logical_pvr().0)?;
+        match pvr {
+            LogicalPvr::Negotiated => {
+                b.put_u32(GuestStateId::LOGICAL_PVR, host.mode().logical_pvr().0)?
+            }
+            LogicalPvr::Value(v) => b.put_u32(GuestStateId::LOGICAL_PVR, v)?,
+            LogicalPvr::Unset => {}
+        }
         let len = b.finish();
         let scratch = host.alloc_page("guest setup scratch")?;
         let r = host
@@ -234,7 +285,9 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
     /// Nothing is mapped yet (see [`Guest::fault_in`], [`Guest::map_all_ram`]).
     ///
     /// # Errors
-    /// [`Error::BadRamRegion`] when empty, not 4 KiB aligned, beyond 2^52, or overlapping.
+    /// [`Error::BadRamRegion`] when empty, not 4 KiB aligned, beyond 2^52, overlapping, or
+    /// when `l1..l1 + len` is not all in the host's L1 memory (`RealMemory::check_range`):
+    /// the L2 writes its RAM, so only memory the L0 may write can back it.
     pub fn add_ram(&mut self, gpa: GuestRealAddr, l1: L1RealAddr, len: u64) -> Result<(), Error> {
         let bad = |why| Error::BadRamRegion {
             gpa: gpa.0,
@@ -250,6 +303,13 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
         let end = gpa.0.checked_add(len).ok_or(bad("wraps"))?;
         if end > GPA_LIMIT || l1.0.checked_add(len).is_none() {
             return Err(bad("beyond the 52-bit guest real space"));
+        }
+        // The L2 (through the L0) writes its RAM: only L1 memory of the host's backend may
+        // back it, as for every other range handed to the L0.
+        if self.host.mem.check_range(l1, len).is_err() {
+            return Err(bad(
+                "backed by L1 real addresses outside the host's L1 memory",
+            ));
         }
         if self
             .ram

@@ -1,3 +1,5 @@
+#![cfg_attr(doctest, doc = include_str!("../README.md"))]
+#![cfg_attr(all(doctest, feature = "sim"), doc = include_str!("../GUIDE.md"))]
 //! The crate a VMM embeds to run L2 guests under PAPR **Nested APIv2** (`H_GUEST_*`) from
 //! an L1 hypervisor on IBM POWER: capabilities, guest and vCPU lifecycle, the run loop,
 //! typed exits, page faults on L2 RAM, interrupt injection and exit statistics.
@@ -52,7 +54,7 @@ pub use context::MockVcpuContext;
 pub use context::VcpuContext;
 pub use error::Error;
 pub use exit::{hdsisr, trap, Exit, ExitKind};
-pub use guest::{Guest, RamRegion, RealTableMemory};
+pub use guest::{Guest, LogicalPvr, RamRegion, RealTableMemory};
 #[cfg(any(test, feature = "mock"))]
 pub use handler::MockExitHandler;
 pub use handler::{Action, ExitHandler, HcallReturn};
@@ -61,4 +63,7 @@ pub use mmio::MmioAccess;
 pub use papr_hcall::L1RealAddr;
 pub use papr_mmu_radix::GuestRealAddr;
 pub use stats::ExitStats;
-pub use vcpu::{lpcr, msr, program, vector, Vcpu, DEFAULT_SLICE, RUN_MMIO_OPTIONS};
+pub use vcpu::{
+    lpcr, msr, program, vector, Vcpu, DEFAULT_FAULT_REPEAT_LIMIT, DEFAULT_LOOP_LIMIT,
+    DEFAULT_SLICE, RUN_MMIO_OPTIONS,
+};

@@ -2,9 +2,9 @@
 
 use crate::clock::Clock;
 use crate::error::Error;
-use crate::exit::{hdsisr, Exit};
+use crate::exit::Exit;
 use crate::guest::{Guest, PAGE};
-use crate::handler::{Action, ExitHandler, HcallReturn};
+use crate::handler::HcallReturn;
 use crate::host::{Backend, Hv};
 use crate::mmio::{self, MmioOp, MmioOptions, UpdateEa};
 use crate::stats::ExitStats;
@@ -13,6 +13,9 @@ use papr_gsb::{BufferDescriptor, GsbBuilder, GsidSet, GuestStateId, Scope, Value
 use papr_hcall::{GuestId, HcallError, L1RealAddr, RealMemory, Target, VcpuId};
 use papr_mmu_radix::{GuestRealAddr, TableAlloc};
 use papr_vcpu_state::{sets, HvSource, StateSource, VcpuState};
+
+mod run_loop;
+pub use run_loop::{DEFAULT_FAULT_REPEAT_LIMIT, DEFAULT_LOOP_LIMIT};
 
 /// MSR bits used here.
 pub mod msr {
@@ -147,6 +150,10 @@ pub struct Vcpu<'g, 'h, P: Backend, A: TableAlloc> {
     lpcr: u64,
     slice: u64,
     deadline: Option<u64>,
+    /// `run_loop` bound: exits handled in a row without the handler (None: unbounded).
+    loop_limit: Option<u64>,
+    /// `run_loop` bound: the same fault fixed this many times in a row.
+    fault_repeat_limit: Option<u32>,
     pending: Pending,
     /// QEMU DEC quirk: the timebase of the last exit while the DEC_EXPIRY_TB the L0 holds
     /// is its wrong-sign value, not yet corrected.
@@ -213,6 +220,8 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
                     lpcr: lpcr::DEFAULT,
                     slice: DEFAULT_SLICE,
                     deadline: None,
+                    loop_limit: Some(DEFAULT_LOOP_LIMIT),
+                    fault_repeat_limit: Some(DEFAULT_FAULT_REPEAT_LIMIT),
                     pending: Pending::None,
                     dec_fix: None,
                     stats: ExitStats::default(),
@@ -251,8 +260,8 @@ fn register_buffers<P: Backend>(
     let min = answer
         .get(GuestStateId::RUN_OUTPUT_MIN_SIZE)
         .and_then(|e| e.value().as_u64())
-        .ok_or(Error::IncompleteExit {
-            trap: 0,
+        .ok_or(Error::MissingElement {
+            call: "H_GUEST_GET_STATE",
             id: GuestStateId::RUN_OUTPUT_MIN_SIZE,
         })?;
     if min > PAGE {
@@ -526,18 +535,20 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
     /// through the L2's process table and the partition-scoped table), reading what the
     /// completion needs in one batched GET (a store's source register; PIDR for a
     /// user-space access). An instruction that cannot be fetched or decoded gives an
-    /// [`Exit::Mmio`] without `access`, for the VMM to decide.
+    /// [`Exit::Mmio`] without `access`, for the VMM to decide; a failed fetch leaves its
+    /// [`FetchError`](mmio::FetchError) in `fetch_error`.
     fn decode_mmio(&mut self, gpa: GuestRealAddr, is_write: bool, nia: u64) -> Result<Exit, Error> {
         let guest = self.guest;
         let mmu = guest.mmu();
         let mem = &guest.host.mem;
         let op = self
             .with_source(|state, src| mmio::begin(state, src, mem, &mmu, gpa, RUN_MMIO_OPTIONS));
-        let (insn, op) = match op {
-            Ok(op) => (Some(op.insn.word), Some(op)),
-            Err(mmio::MmioError::Unsupported(u)) => (Some(u.insn.word), None),
+        let (insn, op, fetch_error) = match op {
+            Ok(op) => (Some(op.insn.word), Some(op), None),
+            Err(mmio::MmioError::Unsupported(u)) => (Some(u.insn.word), None, None),
             Err(mmio::MmioError::State(e)) => return Err(e.into()),
-            Err(_) => (None, None),
+            Err(mmio::MmioError::Fetch(f)) => (None, None, Some(f)),
+            Err(mmio::MmioError::ShortData { .. }) => (None, None, None),
         };
         self.pending = match op {
             Some(op) => Pending::Mmio(op),
@@ -551,6 +562,7 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
             insn,
             access: op.map(|o| o.access),
             nia,
+            fetch_error,
         })
     }
 
@@ -676,88 +688,6 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
         self.state.set_msr(new);
         self.pending = Pending::None;
         Ok(())
-    }
-
-    /// Handles what this crate owns, returns whether it did:
-    /// * [`Exit::PageFault`] with no translation → map the RAM page; with an R/C fault →
-    ///   set R (and C for a store); protection faults are not handled;
-    /// * [`Exit::InstructionFault`] on RAM → map the page, or set R;
-    /// * [`Exit::Hdec`], [`Exit::External`], [`Exit::Doorbell`] → nothing to do (the next
-    ///   run carries a fresh HDEC expiry).
-    ///
-    /// The L2 retries the access: NIA is unchanged.
-    ///
-    /// # Errors
-    /// [`Error::Radix`] when the table cannot be changed.
-    pub fn handle_internal(&mut self, exit: &Exit) -> Result<bool, Error> {
-        match *exit {
-            Exit::PageFault {
-                gpa,
-                hdsisr: cause,
-                is_write,
-            } => {
-                if cause & hdsisr::NOPTE != 0 {
-                    self.guest.fault_in(gpa)
-                } else if cause & hdsisr::RC != 0 && cause & hdsisr::PROTFAULT == 0 {
-                    Ok(self.guest.table.lock().set_rc(gpa, is_write)?)
-                } else {
-                    Ok(false)
-                }
-            }
-            Exit::InstructionFault { gpa, .. } if self.guest.is_ram(gpa) => {
-                let t = self.guest.table.lock().translate(gpa)?;
-                match t {
-                    None => self.guest.fault_in(gpa),
-                    Some(t) if !t.pte.referenced() => {
-                        Ok(self.guest.table.lock().set_rc(gpa, false)?)
-                    }
-                    Some(_) => Ok(false),
-                }
-            }
-            Exit::Hdec | Exit::External { .. } | Exit::Doorbell => Ok(true),
-            _ => Ok(false),
-        }
-    }
-
-    /// Applies a handler's [`Action`]; returns `false` for [`Action::Stop`].
-    ///
-    /// # Errors
-    /// As the completion or injection it performs.
-    pub fn apply(&mut self, action: Action) -> Result<bool, Error> {
-        match action {
-            Action::Resume => {}
-            Action::HcallReturn(r) => self.complete_hcall(r),
-            Action::MmioComplete { value } => self.complete_mmio(value)?,
-            Action::Skip => self.skip_instruction()?,
-            Action::InjectProgram => self.inject_program(program::ILLEGAL)?,
-            Action::Stop => return Ok(false),
-        }
-        Ok(true)
-    }
-
-    /// Runs until `handler` says [`Action::Stop`], and returns the exit it stopped on.
-    /// Exits this crate owns ([`Vcpu::handle_internal`]) never reach the handler; all
-    /// others do. Handling time is added to [`Vcpu::stats`].
-    ///
-    /// # Errors
-    /// The first error of a run, a page fault fix-up or a completion.
-    pub fn run_loop<E: ExitHandler + ?Sized>(&mut self, handler: &mut E) -> Result<Exit, Error> {
-        loop {
-            let exit = self.run()?;
-            let t0 = self.guest.host.clock.now();
-            let go_on = if self.handle_internal(&exit)? {
-                true
-            } else {
-                let action = handler.handle(&exit, self);
-                self.apply(action)?
-            };
-            let t1 = self.guest.host.clock.now();
-            self.stats
-                .add_handle_ticks(exit.kind(), t1.saturating_sub(t0));
-            if !go_on {
-                return Ok(exit);
-            }
-        }
     }
 }
 

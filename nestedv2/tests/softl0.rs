@@ -210,10 +210,12 @@ fn lifecycle_every_exit_kind_and_exact_hcall_counts() {
         insn,
         access,
         nia,
+        fetch_error,
     } = e
     else {
         panic!("{e:?}")
     };
+    assert_eq!(fetch_error, None);
     assert_eq!(
         (gpa, size, is_write, data, insn, nia),
         (
@@ -717,4 +719,30 @@ fn qemu_dec_expiry_sign_is_corrected_on_every_exit() {
     assert_ne!(got, expiry);
     assert_eq!(got, held);
     assert_eq!(hcalls, 5);
+}
+
+#[test]
+fn logical_pvr_negotiated_chosen_or_left_to_the_l0() {
+    let l0 = SoftL0::new(memory());
+    let host = host(&l0).unwrap();
+    let pvr = |g: &Guest<'_, _, _>| {
+        let v = l0
+            .guest_state(g.id().0, papr_gsb::GuestStateId::LOGICAL_PVR)
+            .unwrap();
+        u32::from_be_bytes(v.try_into().unwrap())
+    };
+    let default = {
+        let g = Guest::create_with(&host, tables(), LogicalPvr::Unset).unwrap();
+        pvr(&g)
+    };
+    let negotiated = Guest::create(&host, tables()).unwrap();
+    assert_eq!(pvr(&negotiated), host.mode().logical_pvr().0);
+    drop(negotiated);
+    let chosen = Guest::create_with(&host, tables(), LogicalPvr::Value(0x0F00_0005)).unwrap();
+    assert_eq!(pvr(&chosen), 0x0F00_0005);
+    assert_ne!(
+        default,
+        host.mode().logical_pvr().0,
+        "Unset leaves the L0's default"
+    );
 }

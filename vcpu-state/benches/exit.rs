@@ -13,7 +13,7 @@
     clippy::indexing_slicing
 )]
 
-use criterion::{black_box, criterion_group, Criterion};
+use criterion::{criterion_group, Criterion};
 use papr_gsb::{GsbBuilder, GuestStateId};
 use papr_hcall::{
     CountingHcall, GuestId, Hcall, HcallOutput, L1RealAddr, MemoryError, NestedHv, NoDelay,
@@ -21,6 +21,7 @@ use papr_hcall::{
 };
 use papr_vcpu_state::{HvSource, VcpuState};
 use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
@@ -103,7 +104,7 @@ fn setup() -> (VcpuState, Hv, GuestId, Vec<u8>, [u8; 128]) {
     let mut hv = NestedHv::new(CountingHcall::new(AcceptAll), NoMemory, NoDelay);
     let g = hv.create_guest().unwrap();
     hv.create_vcpu(g, VcpuId(0)).unwrap();
-    hv.hcall().reset();
+    hv.counts().reset();
     (
         VcpuState::new_zeroed(),
         hv,
@@ -150,7 +151,7 @@ fn report(full: bool) {
         black_box(g.iter().map(|e| e.value_bytes().len()).sum::<usize>());
     });
     let ns = t.as_nanos() as f64;
-    let hcalls = hv.hcall().total();
+    let hcalls = hv.counts().total();
     println!("vcpu-state per exit (flush 5 dirty + guest-wide check + parse 0xC00 output of 10):");
     println!(
         "  time       : {ns:>7.1} ns   ratio to the 100 ns target = {:.3}",

@@ -1,3 +1,4 @@
+#![cfg_attr(doctest, doc = include_str!("../README.md"))]
 //! The L1's cache of an L2 vCPU's register state under PAPR Nested APIv2.
 //!
 //! The L0 holds the canonical L2 state; an L1 reads it with `H_GUEST_GET_STATE`, writes it

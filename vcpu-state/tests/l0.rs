@@ -121,6 +121,9 @@ impl Hcall for FakeL0 {
     }
 }
 
+// SAFETY: the fake L0 reaches memory only through its safe `VecMemory`.
+unsafe impl papr_hcall::ContainedHcall for FakeL0 {}
+
 type Hv = NestedHv<CountingHcall<FakeL0>, VecMemory, NoDelay>;
 
 /// A guest with vCPU 0 created; counts reset; GPRn = 0x100 + n in the L0.

@@ -83,7 +83,9 @@ pub fn run_probes() -> Result<String, String> {
 /// `cargo xtask run probe`.
 pub fn run(args: &[String]) -> Result<(), String> {
     if let Some(a) = args.first() {
-        return Err(format!("`cargo xtask run probe` takes no arguments (got {a:?})"));
+        return Err(format!(
+            "`cargo xtask run probe` takes no arguments (got {a:?})"
+        ));
     }
     let what = run_probes()?;
     println!("l2-probe: {what}");

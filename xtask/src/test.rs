@@ -58,6 +58,17 @@ pub fn run(args: &[String]) -> Result<(), String> {
         ]);
         r.cmd(&format!("no_std build {pkg} ({PPC64LE})"), b);
     }
+    // The L2 platform library (examples/platform) is no_std + alloc too.
+    let mut b = cargo();
+    b.args([
+        "build",
+        "-p",
+        "papr-platform",
+        "--target",
+        PPC64LE,
+        "--no-default-features",
+    ]);
+    r.cmd(&format!("no_std build papr-platform ({PPC64LE})"), b);
 
     // Publishability: packages built from their .crate files, duplicates, MSRV, semver.
     crate::package::test_steps(&mut r);

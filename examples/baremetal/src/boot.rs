@@ -135,7 +135,8 @@ static LE_INTERRUPTS: Spinlock<Result<(), HcallError>> = Spinlock::new(Ok(()));
 /// (`H_SET_MODE` resource 4; without it the L0 delivers interrupts big-endian and the vectors
 /// cannot run), keeps the answer for [`little_endian_interrupts`], then calls `main(fdt)`.
 pub fn enter(fdt: usize, main: fn(usize) -> !) -> ! {
-    *LE_INTERRUPTS.lock() = generic::set_interrupts_little_endian(&Sc1);
+    // SAFETY: `H_SET_MODE` (LE interrupts) passes the L0 no address.
+    *LE_INTERRUPTS.lock() = generic::set_interrupts_little_endian(&unsafe { Sc1::new() });
     main(fdt)
 }
 

@@ -132,7 +132,8 @@ mod sc1 {
     /// Reads console input without blocking (`H_GET_TERM_CHAR` on the console's vterm, see
     /// [`poll_input_with`]); returns how many bytes were written to `buf` (0: nothing typed).
     pub fn poll_input(buf: &mut [u8]) -> usize {
-        poll_input_with(&Sc1, vterm(), buf)
+        // SAFETY: this `Sc1` only makes `H_GET_TERM_CHAR` calls, which pass the L0 no address.
+        poll_input_with(&unsafe { Sc1::new() }, vterm(), buf)
     }
 
     /// Sends `bytes` as they are (no `\n` translation), 16 per `H_PUT_TERM_CHAR`, retrying
@@ -141,7 +142,8 @@ mod sc1 {
         let vterm = vterm();
         let mut busy = 0;
         while !bytes.is_empty() && busy < 1000 {
-            match generic::put_term_char(&Sc1, vterm, bytes) {
+            // SAFETY: `H_PUT_TERM_CHAR` passes the L0 the bytes in registers, no address.
+            match generic::put_term_char(&unsafe { Sc1::new() }, vterm, bytes) {
                 Ok(n) => bytes = bytes.get(n..).unwrap_or(&[]),
                 Err(e) if e.return_code().is_some_and(ReturnCode::is_busy) => busy += 1,
                 Err(_) => return,

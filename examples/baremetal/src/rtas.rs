@@ -52,7 +52,8 @@ pub fn call_with(h: &impl Hcall, token: u32, args: &[u32], rets: &mut [u32]) -> 
     // The L0 reads and writes the block behind the compiler's back: every store is done
     // before the call, and the returns are read after it (`Sc1` also clobbers memory).
     compiler_fence(Ordering::SeqCst);
-    let sent = generic::rtas(h, L1RealAddr(block.as_mut_ptr() as u64));
+    // SAFETY: `block` is this call's own buffer of `3 + MAX_WORDS` words, at least the `12 + 4 × (nargs + nret)` bytes its header names; in the identity-mapped real mode its address is its L1 real address, and no reference to it is live until the fence after the call.
+    let sent = unsafe { generic::rtas(h, L1RealAddr(block.as_mut_ptr() as u64)) };
     compiler_fence(Ordering::SeqCst);
     sent.map_err(|source| Error::RtasHcall { token, source })?;
     let returned = block.get(3 + nargs..).unwrap_or(&[]);
@@ -112,7 +113,8 @@ mod sc1 {
     /// # Errors
     /// As [`call_with`].
     pub fn call(token: u32, args: &[u32], rets: &mut [u32]) -> Result<(), Error> {
-        call_with(&Sc1, token, args, rets)
+        // SAFETY: this `Sc1` only makes the `H_RTAS` call of `call_with`, whose block is its own stack buffer (see there).
+        call_with(&unsafe { Sc1::new() }, token, args, rets)
     }
 
     /// Powers the machine off with RTAS `power-off`: QEMU exits with status 0. Without a

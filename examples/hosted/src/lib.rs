@@ -93,7 +93,7 @@ pub type L2Guest<'h, 'a> = Guest<'h, Backends<'a>, PoolAlloc<8>>;
 pub enum HostedError {
     /// L1 memory could not be mapped.
     #[error("L1 memory: {0}")]
-    Memory(#[from] vm_memory::Error),
+    Memory(#[from] vm_memory::mmap::FromRangesError),
     /// An L1 page pool could not be set up.
     #[error("L1 page pool: {0}")]
     Pool(#[from] papr_mmu_radix::RadixError),

@@ -50,9 +50,9 @@ impl Tally {
         f: impl FnOnce(&mut Hv) -> Result<T, HcallError>,
         reason: fn(&Refusal) -> bool,
     ) {
-        let before = hv.hcall().total();
+        let before = hv.counts().total();
         let got = f(hv);
-        let calls = hv.hcall().total() - before;
+        let calls = hv.counts().total() - before;
         match got {
             Err(HcallError::Refused { reason: r, .. }) if reason(&r) && calls == 0 => {
                 self.check(true, format_args!("{what} refused, no hcall: {r}"))
@@ -155,7 +155,7 @@ pub fn after_negotiate(t: &mut Tally, hv: &mut Hv, n: Negotiated) {
         return;
     }
     let at = L1RealAddr(page as u64);
-    let start = hv.hcall().total();
+    let start = hv.counts().total();
     t.expect_code(
         "SET_CAPABILITIES again",
         hv.set_capabilities(n.set),
@@ -227,9 +227,9 @@ pub fn after_negotiate(t: &mut Tally, hv: &mut Hv, n: Negotiated) {
     );
     // One element announced, LOGICAL_PVR with a 2-byte value: QEMU would answer H_P3.
     let bad = [0, 0, 0, 1, 0x00, 0x03, 0x00, 0x02, 0x12, 0x34];
-    let before = hv.hcall().total();
+    let before = hv.counts().total();
     let r = hv.set_state(Target::guest(g), &bad, at);
-    let sent = hv.hcall().total() - before;
+    let sent = hv.counts().total() - before;
     t.check(
         matches!(r, Err(HcallError::Buffer { .. })) && sent == 0,
         format_args!(
@@ -256,8 +256,8 @@ pub fn after_negotiate(t: &mut Tally, hv: &mut Hv, n: Negotiated) {
 
     // Running before the vCPU is set up.
     t.expect_code(
-        "RUN_VCPU(flags=1)",
-        hv.run_vcpu_with_flags(g, VcpuId(0), 1),
+        "RUN_VCPU(flags=external interrupt)",
+        hv.run_vcpu_with(g, VcpuId(0), papr_hcall::RunFlags::EXTERNAL_INTERRUPT),
         ReturnCode::Parameter,
     );
     t.expect_code(
@@ -298,6 +298,6 @@ pub fn after_negotiate(t: &mut Tally, hv: &mut Hv, n: Negotiated) {
     );
     println!(
         "  {} hcalls made by the lifecycle checks",
-        hv.hcall().total() - start
+        hv.counts().total() - start
     );
 }

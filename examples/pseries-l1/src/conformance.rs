@@ -21,7 +21,9 @@ pub fn run(heap_start: u64, heap_end: u64) -> Option<(usize, usize, usize)> {
     let mem = unsafe { IdentityMemory::new(heap_start, heap_end) };
     let backend = AsmBackend(papr_baremetal::boot::timebase);
     let rec = Recorder::new();
-    let mut driver = Driver::new(Sc1, &mem, &backend, &rec, Config { base, len: POOL });
+    // SAFETY: the driver makes its raw hcalls with its scratch page inside `mem` or with no address, and its typed ones through `NestedHv` over `mem`.
+    let sc1 = unsafe { Sc1::new() };
+    let mut driver = Driver::new(sc1, &mem, &backend, &rec, Config { base, len: POOL });
     let scenarios = suite::all();
     let (mut events, mut errors) = (0, 0);
     for s in &scenarios {

@@ -126,7 +126,8 @@ pub fn new_hv(heap_start: u64, heap_end: u64, ticks_per_us: u64) -> Hv {
     // SAFETY: the heap range is RAM owned by this L1 for its whole life, identity mapped (real mode); the L0 and the L2s only reach buffers the L1 handed them, which no Rust reference covers (run buffers, tables and L2 RAM are used through raw pointers only).
     let mem = unsafe { IdentityMemory::new(heap_start, heap_end) };
     NestedHv::new(
-        CountingHcall::new(TimedHcall::new(Sc1)),
+        // SAFETY: the `Sc1` goes straight into the `NestedHv` over `mem`, which hands the L0 only addresses inside it; it comes back out only through `hcall_unchecked` to read the timer.
+        CountingHcall::new(TimedHcall::new(unsafe { Sc1::new() })),
         mem,
         TimebaseSpin { ticks_per_us },
     )

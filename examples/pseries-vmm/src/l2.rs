@@ -9,7 +9,7 @@ use papr_baremetal::{boot, dt::Info, println};
 use papr_hcall::{Capabilities, CountingHcall, IdentityMemory, NestedHv, Sc1, TimebaseSpin};
 use papr_mmu_radix::{L1RealAddr as TableAddr, PoolAlloc};
 use papr_nestedv2::{
-    ExitKind, Guest, GuestRealAddr, L1RealAddr, NestedHost, Quirks, TimebaseClock, Vcpu,
+    ExitKind, Guest, GuestRealAddr, L1RealAddr, LogicalPvr, NestedHost, Quirks, TimebaseClock, Vcpu,
 };
 use papr_platform::{elf, fdt, layout::Layout, rtas, vcpu as defaults, Outcome, Platform};
 
@@ -174,7 +174,8 @@ pub fn boot(info: &Info, cfg: &Config, l1_fdt: u64, t0: u64) -> Result<End, Stri
     // SAFETY: L0_WINDOW..ram_end is L1 RAM (checked against the device tree above) that no Rust object covers: the heap ends at L0_WINDOW, the image lies below the heap, the L1 device tree and any raw kernel lie outside it. The L0 and the L2 reach only the tables, run buffers and L2 RAM placed there; this program touches it only through `IdentityMemory`.
     let mem = unsafe { IdentityMemory::new(L0_WINDOW, ram_end) };
     let hv = NestedHv::new(
-        CountingHcall::new(Sc1),
+        // SAFETY: the `Sc1` goes straight into the `NestedHv` over `mem` (see above), which hands the L0 only addresses inside it; nothing else reaches it.
+        CountingHcall::new(unsafe { Sc1::new() }),
         mem,
         TimebaseSpin { ticks_per_us: tpu },
     );
@@ -190,7 +191,9 @@ pub fn boot(info: &Info, cfg: &Config, l1_fdt: u64, t0: u64) -> Result<End, Stri
         host.mode(),
         ram >> 20
     );
-    let mut guest = Guest::create(&host, tables).map_err(|e| format!("create guest: {e}"))?;
+    // No logical PVR: the L2 sees the host's (raw) PVR, as the device tree says.
+    let mut guest = Guest::create_with(&host, tables, LogicalPvr::Unset)
+        .map_err(|e| format!("create guest: {e}"))?;
     guest
         .add_ram(GuestRealAddr(0), L1RealAddr(L2_RAM_L1), ram)
         .map_err(|e| format!("add RAM: {e}"))?;
@@ -321,7 +324,7 @@ fn figures(
     for (token, name, n) in platform.rtas_counts() {
         println!("VMM-STAT rtas {name} {token:#x} {n}");
     }
-    let l0 = vcpu.guest().host().with_hv(|hv| hv.hcall().total());
+    let l0 = vcpu.guest().host().with_hv(|hv| hv.counts().total());
     println!("VMM-STAT l0_hcalls {l0}");
     println!("VMM-STAT console_bytes {}", env.bytes_out);
     println!("VMM-STAT idle_ms {}", ms(env.idle_ticks));

@@ -518,8 +518,8 @@ impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
                     opcode::H_GUEST_GET_STATE
                 };
                 let len = bytes.len() as u64;
-                self.hv
-                    .hcall()
+                // SAFETY: the only address passed is `self.scratch`, the driver's page of L1 memory just written through `self.mem` (so inside it); the L0 reads and writes at most `len` bytes of it.
+                unsafe { self.hv.hcall_unchecked() }
                     .hcall(op, [*flags, g, *vcpu, self.scratch, len, 0, 0, 0, 0]);
             }
             Step::DeleteRaw { flags, guest } => {
@@ -601,7 +601,8 @@ impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
     fn raw(&self, op: u64, first: [u64; 3]) -> HcallOutput {
         let mut a = [0u64; HCALL_ARGS];
         a[..3].copy_from_slice(&first);
-        self.hv.hcall().hcall(op, a)
+        // SAFETY: no caller of `raw` passes an address (flags, ids and capabilities only; a RUN writes the run buffers registered through the typed API, which checked them).
+        unsafe { self.hv.hcall_unchecked() }.hcall(op, a)
     }
 
     fn mark_deleted(&mut self, g: GuestRef) {

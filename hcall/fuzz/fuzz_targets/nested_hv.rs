@@ -27,7 +27,7 @@ use papr_gsb::{BufferDescriptor, GsbBuilder, GuestStateId, Scope};
 use papr_hcall::sim::SoftL0;
 use papr_hcall::{
     Capabilities, CountingHcall, GuestId, L1RealAddr, NestedHv, NoDelay, Profile, RealMemory,
-    Target, VcpuId, VmRealMemory,
+    RunFlags, Target, VcpuId, VmRealMemory,
 };
 use papr_hcall_fuzz::{memory, Input};
 use std::collections::BTreeSet;
@@ -102,8 +102,8 @@ fuzz_target!(|data: &[u8]| {
             }
             7 => {
                 let flags = match input.u8() {
-                    0..=0xEF => 0,
-                    _ => input.u64(),
+                    0..=0xEF => RunFlags::NONE,
+                    _ => RunFlags::from_bits_truncate(input.u64()),
                 };
                 let (g, v) = (input.guest(), input.vcpu());
                 let expiry = l0.timebase() + 1 + u64::from(input.u32());
@@ -122,7 +122,7 @@ fuzz_target!(|data: &[u8]| {
                 if let Some(d) = registered {
                     let _ = l1.write(L1RealAddr(d.address), &buf[..n]);
                 }
-                let _ = hv.run_vcpu_with_flags(GuestId(g), VcpuId(v), flags);
+                let _ = hv.run_vcpu_with(GuestId(g), VcpuId(v), flags);
             }
             8 => {
                 let g = input.guest();

@@ -40,7 +40,7 @@ pub use l2::{L2Action, L2Event, TRAP_HCALL, TRAP_HDEC, TRAP_HDSI, TRAP_HEAI, TRA
 use crate::flags::{H_GUEST_CREATE_FIRST_TOKEN, H_GUEST_DELETE_ALL};
 use crate::memory::{L1RealAddr, RealMemory};
 use crate::opcode;
-use crate::raw::{Hcall, HcallOutput, HCALL_ARGS};
+use crate::raw::{ContainedHcall, Hcall, HcallOutput, HCALL_ARGS};
 use crate::rc::{ReturnCode, H_UNSUPPORTED_FLAG};
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
@@ -539,3 +539,7 @@ impl<M: RealMemory> Hcall for SoftL0<M> {
         }
     }
 }
+
+// SAFETY: the software L0 reaches L1 memory only through the safe, bounds-checked
+// `RealMemory` it was given; no argument makes it touch anything else.
+unsafe impl<M: RealMemory> ContainedHcall for SoftL0<M> {}

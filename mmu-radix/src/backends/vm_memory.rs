@@ -1,9 +1,9 @@
 //! `TableMemory` over rust-vmm's `vm-memory` (feature `vm-memory`, std).
 
 use core::ops::Deref;
-use core::sync::atomic::Ordering;
+use core::sync::atomic::{AtomicU64, Ordering};
 
-use vm_memory::{Bytes, GuestAddress, GuestMemory};
+use vm_memory::{Bytes, GuestAddress, GuestMemory, Permissions, VolatileMemory};
 
 use crate::addr::L1RealAddr;
 use crate::memory::{MemoryError, TableMemory};
@@ -13,8 +13,9 @@ use crate::memory::{MemoryError, TableMemory};
 /// guest addresses stand for L1 real addresses — how a hosted VMM and a software L0 share
 /// the tree without `unsafe`.
 ///
-/// Entries are accessed with 8-byte atomic loads and stores; `compare_exchange_u64` is the
-/// default read-then-write, fine while the only other walker only reads.
+/// Entries are accessed with 8-byte atomic loads and stores, and `compare_exchange_u64` is
+/// an `AtomicU64` compare-exchange on the entry (vm-memory's `get_atomic_ref`), so an R/C
+/// bit another agent sets concurrently is never lost.
 ///
 /// ```
 /// use papr_mmu_radix::{L1RealAddr, TableMemory, VmMemory};
@@ -76,6 +77,35 @@ where
         self.mem
             .store(value.to_be(), GuestAddress(addr.0), Ordering::Release)
             .map_err(|_| MemoryError { addr })
+    }
+
+    fn compare_exchange_u64(
+        &mut self,
+        addr: L1RealAddr,
+        current: u64,
+        new: u64,
+    ) -> Result<Result<u64, u64>, MemoryError> {
+        let err = MemoryError { addr };
+        if !addr.is_aligned(8) {
+            return Err(err);
+        }
+        let slice = self
+            .mem
+            .get_slices(GuestAddress(addr.0), 8, Permissions::ReadWrite)
+            .map_err(|_| err)?
+            .next()
+            .and_then(Result::ok)
+            .ok_or(err)?;
+        let word = slice.get_atomic_ref::<AtomicU64>(0).map_err(|_| err)?;
+        Ok(word
+            .compare_exchange(
+                current.to_be(),
+                new.to_be(),
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
+            .map(u64::from_be)
+            .map_err(u64::from_be))
     }
 
     fn zero(&mut self, addr: L1RealAddr, len: u64) -> Result<(), MemoryError> {

@@ -4,12 +4,12 @@
 
 use super::decode::{is_prefix, Insn};
 use super::{MSR_IR, MSR_LE, MSR_PR, MSR_SF};
+use crate::guest::RealTableMemory;
 use papr_hcall::{L1RealAddr as HcallRa, RealMemory};
 use papr_mmu_radix::bits::{PDE_NLB_MASK, PDE_NLS_MASK, PTE_EAA_EXEC, PTE_EAA_PRIV, PTE_LEAF};
 use papr_mmu_radix::bits::{PTE_RPN_MASK, PTE_VALID};
 use papr_mmu_radix::{
-    translate_at, GuestRealAddr, L1RealAddr, MemoryError, ProcessTableValue, Prte, RadixError,
-    TableMemory,
+    translate_at, GuestRealAddr, L1RealAddr, ProcessTableValue, Prte, RadixError,
 };
 
 /// In real mode the processor ignores EA bits 63..60 (Linux `KVM_PAM`,
@@ -186,25 +186,6 @@ impl FetchError {
     }
 }
 
-/// [`TableMemory`] over [`RealMemory`]: how the partition-scoped walk reads the L1's tree.
-struct RealTables<'m, M: ?Sized>(&'m M);
-
-impl<M: RealMemory + ?Sized> TableMemory for RealTables<'_, M> {
-    fn read_u64(&self, addr: L1RealAddr) -> Result<u64, MemoryError> {
-        let mut b = [0u8; 8];
-        self.0
-            .read(HcallRa(addr.0), &mut b)
-            .map_err(|_| MemoryError { addr })?;
-        Ok(u64::from_be_bytes(b))
-    }
-
-    fn write_u64(&mut self, addr: L1RealAddr, value: u64) -> Result<(), MemoryError> {
-        self.0
-            .write(HcallRa(addr.0), &value.to_be_bytes())
-            .map_err(|_| MemoryError { addr })
-    }
-}
-
 /// Whether fetching at `nia` needs PIDR: translation on (MSR\[IR\]) and quadrant 0 (EA bits
 /// 63..62 = 0b00, L2 user space). Quadrant 3 uses PID 0, real mode no PID at all.
 ///
@@ -234,7 +215,11 @@ fn read_gpa<M: RealMemory + ?Sized>(
         gpa: GuestRealAddr(gpa),
         table,
     };
-    let t = match translate_at(&RealTables(mem), mmu.partition_root, GuestRealAddr(gpa)) {
+    let t = match translate_at(
+        &RealTableMemory(mem),
+        mmu.partition_root,
+        GuestRealAddr(gpa),
+    ) {
         Ok(Some(t)) => t,
         Ok(None) | Err(RadixError::GpaOutOfRange { .. }) => return Err(unmapped),
         Err(e) => return Err(FetchError::Radix(e)),

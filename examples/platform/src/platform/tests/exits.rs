@@ -12,6 +12,7 @@ fn mmio(insn: u32, is_write: bool, decoded: bool) -> Exit {
         insn: Some(insn),
         access: if decoded { access } else { None },
         nia: 0x40,
+        fetch_error: None,
     }
 }
 
