@@ -82,6 +82,8 @@ pub enum Request {
     Checks(Vec<String>),
     /// `run probe …`: the hostile test L2 under the VMM (arguments passed on).
     Probe(Vec<String>),
+    /// `run shell-check`: `--shell` with scripted input, judged.
+    ShellCheck,
     /// The Linux boot.
     Linux(Options),
 }
@@ -93,6 +95,12 @@ pub fn parse(args: &[String]) -> Result<Request, String> {
     }
     if args.first().map(String::as_str) == Some("probe") {
         return Ok(Request::Probe(args[1..].to_vec()));
+    }
+    if args.first().map(String::as_str) == Some("shell-check") {
+        if let Some(a) = args.get(1) {
+            return Err(format!("`run shell-check` takes no arguments (got {a:?})"));
+        }
+        return Ok(Request::ShellCheck);
     }
     let mut o = Options::default();
     let mut timeout = None;
@@ -305,6 +313,12 @@ fn wanted(o: &Options) -> String {
 
 /// The nested boot: the VMM as firmware, kernel and initrd loaded by QEMU for it.
 fn nested(o: &Options, inp: &Inputs) -> Result<Boot, String> {
+    let input = if o.shell { Input::Stdin } else { Input::None };
+    boot_nested(o, inp, input)
+}
+
+/// The nested boot with console input from `input`.
+fn boot_nested(o: &Options, inp: &Inputs, input: Input) -> Result<Boot, String> {
     let vmm = bios::build(&VMM)?;
     let mut c = qemu::command_with(NESTED_KERNEL_ADDR, NESTED_MEMORY, &vmm);
     c.arg("-kernel")
@@ -314,7 +328,6 @@ fn nested(o: &Options, inp: &Inputs) -> Result<Boot, String> {
         .arg("-append")
         .arg(&o.append);
     println!("\n==== nested: Linux as the L2 of examples/pseries-vmm ====");
-    let input = if o.shell { Input::Stdin } else { Input::None };
     qemu::boot_input(c, o.timeout, input)
 }
 
@@ -388,6 +401,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
     match parse(args)? {
         Request::Checks(rest) => crate::pseries::run(&rest),
         Request::Probe(rest) => crate::probe::run(&rest),
+        Request::ShellCheck => shell_check().map(|s| println!("{s}")),
         Request::Linux(o) => {
             let summary = boot_linux(&o)?;
             println!("{summary}");
@@ -405,7 +419,57 @@ pub fn test_steps(r: &mut Report) -> bool {
         bios::require(VMM.example)?;
         boot_linux(&Options::default())
     });
-    vmm && baremetal && boot
+    let shell = r.step(
+        "linux L2 shell: typed commands reach it (--shell, scripted)",
+        || {
+            bios::require(VMM.example)?;
+            shell_check()
+        },
+    );
+    vmm && baremetal && boot && shell
+}
+
+/// What [`shell_check`] types, and the lines it must see come back.
+const SHELL_SCRIPT: &str = "echo typed-$((6*7))\nuname -m\nexit\n";
+const SHELL_ECHO: [&str; 2] = ["typed-42", "ppc64le"];
+
+/// `--shell` with scripted input: once the L2's `/init` has started its shell, a command
+/// that only a shell can answer (`$((6*7))`) and `uname -m` are typed on the L1's console;
+/// their answers must come back, and `exit` must power the L2, then the L1, off (exit 0).
+pub fn shell_check() -> Result<String, String> {
+    ensure_target(PPC64LE)?;
+    qemu::ensure()?;
+    let o = Options {
+        shell: true,
+        timeout: Some(TIMEOUT),
+        ..Options::default()
+    };
+    let inp = inputs(&o)?;
+    let b = boot_nested(
+        &o,
+        &inp,
+        Input::Script {
+            after: START.to_string(),
+            text: SHELL_SCRIPT.to_string(),
+        },
+    )?;
+    let missing: Vec<&str> = SHELL_ECHO
+        .into_iter()
+        .filter(|want| !b.console.lines().any(|l| l.trim() == *want))
+        .collect();
+    let code = b.status.and_then(|s| s.code());
+    if !missing.is_empty() || code != Some(0) {
+        return Err(format!(
+            "typed {SHELL_SCRIPT:?}: answers {missing:?} missing from the console, QEMU exit {code:?} (killed: {})",
+            b.status.is_none()
+        ));
+    }
+    Ok(format!(
+        "typed {} lines, got {:?} back, exit powered off (exit 0) in {:.1} s",
+        SHELL_SCRIPT.lines().count(),
+        SHELL_ECHO,
+        b.elapsed.as_secs_f64()
+    ))
 }
 
 #[cfg(test)]
@@ -460,6 +524,7 @@ mod tests {
             Request::Checks(args(&["--timeout", "9"]))
         );
         assert_eq!(parse(&args(&["probe"])).unwrap(), Request::Probe(vec![]));
+        assert_eq!(parse(&args(&["shell-check"])).unwrap(), Request::ShellCheck);
         assert!(parse(&args(&["--kernel"]))
             .unwrap_err()
             .contains("--kernel needs a value"));

@@ -35,6 +35,7 @@ commands:
           [--append \"CMDLINE\"] [--timeout SECS] [--direct-only]
   run checks   build the pseries L1 example and run its Nested APIv2 checks [--timeout SECS]
   run probe    the hostile test L2 (examples/l2-probe) under the VMM: malformed hcalls/RTAS
+  run shell-check   --shell with scripted typing, judged (what cargo xtask test runs)
   fetch   fetch Debian's ppc64el kernel and busybox-static into the cache (apt)
   fuzz    run every cargo-fuzz target [--seconds N] (default 60 each)
   conformance  run the scenarios on the software L0 and diff with QEMU [--softl0-only]

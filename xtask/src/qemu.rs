@@ -194,10 +194,18 @@ impl Boot {
 }
 
 /// Where QEMU's console input comes from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
     /// Nothing: the guest sees no input (a judged, unattended boot).
     None,
+    /// Typed input from a script: once the console shows `after`, `text` is written to QEMU's
+    /// console input (as a user would type it), and the pipe stays open until QEMU exits.
+    Script {
+        /// The console text to wait for.
+        after: String,
+        /// What is typed then.
+        text: String,
+    },
     /// This process's stdin, so that what the user types reaches the guest's console.
     Stdin,
 }
@@ -236,6 +244,7 @@ fn boot_with(
     let start = Instant::now();
     let stdin = match input {
         Input::None => Stdio::null(),
+        Input::Script { .. } => Stdio::piped(),
         Input::Stdin => Stdio::inherit(),
     };
     let mut child = cmd
@@ -282,7 +291,23 @@ fn boot_with(
             text
         })
     });
+    let mut script = match input {
+        Input::Script { after, text } => child.stdin.take().map(|pipe| (after, text, pipe, false)),
+        Input::None | Input::Stdin => None,
+    };
     let status = loop {
+        if let Some((after, text, pipe, sent)) = script.as_mut() {
+            let seen = !*sent
+                && console
+                    .lock()
+                    .is_ok_and(|c| String::from_utf8_lossy(&c).contains(after.as_str()));
+            if seen {
+                *sent = true;
+                pipe.write_all(text.as_bytes())
+                    .and_then(|()| pipe.flush())
+                    .map_err(|e| format!("typing into {QEMU}'s console: {e}"))?;
+            }
+        }
         match child.try_wait() {
             Ok(Some(st)) => break Some(st),
             Ok(None) if timeout.is_some_and(|t| start.elapsed() >= t) => {
