@@ -2,9 +2,9 @@
 //! `GsidSet::RUN_INPUT` set, 163 elements), measured against `memcpy` of the same bytes in
 //! the same run, with a heap allocation count.
 //!
-//! Prints `ratio build/memcpy`, `ratio parse/memcpy` (bandwidth of ours ÷ bandwidth of
-//! memcpy: 1.0 = as fast as copying the bytes; the design target is ≥ 0.5) and the number
-//! of allocations made by build and parse (target 0).
+//! Prints (as `bench-figure:` lines, judged against `xtask/benches/support/targets.rs`) the
+//! build and parse bandwidth ÷ memcpy bandwidth (1.0 = as fast as copying the bytes) and
+//! the heap allocations counted over the timed build and parse loops.
 #![allow(
     missing_docs,
     clippy::unwrap_used,
@@ -14,27 +14,11 @@
 
 use criterion::{criterion_group, Criterion};
 use papr_gsb::{Gsb, GsbBuilder, GsidSet, GuestStateId, Policy, Value, ValueKind};
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::hint::black_box;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-struct Counting;
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-// SAFETY: forwards to the system allocator unchanged; only counts calls.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        // SAFETY: same contract as the caller's.
-        unsafe { System.alloc(l) }
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        // SAFETY: same contract as the caller's.
-        unsafe { System.dealloc(p, l) }
-    }
-}
-#[global_allocator]
-static GLOBAL: Counting = Counting;
+#[path = "../../xtask/benches/support/mod.rs"]
+mod support;
 
 fn state() -> Vec<(GuestStateId, Value)> {
     GsidSet::RUN_INPUT
@@ -72,21 +56,6 @@ fn parse(bytes: &[u8], out: &mut [u128]) -> usize {
     g.len()
 }
 
-/// Median time per call of `f` over `batches` batches of `iters` calls.
-fn median(batches: usize, iters: usize, mut f: impl FnMut()) -> Duration {
-    let mut v: Vec<Duration> = (0..batches)
-        .map(|_| {
-            let t = Instant::now();
-            for _ in 0..iters {
-                f();
-            }
-            t.elapsed() / iters as u32
-        })
-        .collect();
-    v.sort();
-    v[v.len() / 2]
-}
-
 fn report(full: bool) {
     let st = state();
     let mut buf = vec![0u8; 4096];
@@ -96,40 +65,31 @@ fn report(full: bool) {
     let mut out = vec![0u128; st.len()];
     let (batches, iters) = if full { (31, 20_000) } else { (3, 10) };
 
-    let before = ALLOCS.load(Ordering::Relaxed);
-    build(&mut buf, &st);
-    parse(&src, &mut out);
-    let allocs = ALLOCS.load(Ordering::Relaxed) - before;
-    let tb = median(batches, iters, || {
+    // Allocations are counted over each timed loop only (support::measure).
+    let b = support::measure(batches, iters, |_| {
         black_box(build(black_box(&mut buf), black_box(&st)));
     });
-    let tp = median(batches, iters, || {
+    let p = support::measure(batches, iters, |_| {
         black_box(parse(black_box(&src), black_box(&mut out)));
     });
-    let tm = median(batches, iters, || {
+    let m = support::measure(batches, iters, |_| {
         black_box(&mut dst).copy_from_slice(black_box(&src));
     });
+    let (tb, tp, tm) = (b.per_call, p.per_call, m.per_call);
     let mb = |t: Duration| n as f64 / t.as_secs_f64() / 1e6;
     println!("gsb full vCPU state: {} elements, {n} bytes", st.len());
-    println!(
-        "  memcpy : {:>8.1} ns  {:>9.0} MB/s",
-        tm.as_nanos() as f64,
-        mb(tm)
-    );
-    println!(
-        "  build  : {:>8.1} ns  {:>9.0} MB/s  ratio build/memcpy = {:.3}",
-        tb.as_nanos() as f64,
-        mb(tb),
-        tm.as_secs_f64() / tb.as_secs_f64()
-    );
-    println!(
-        "  parse  : {:>8.1} ns  {:>9.0} MB/s  ratio parse/memcpy = {:.3}",
-        tp.as_nanos() as f64,
-        mb(tp),
-        tm.as_secs_f64() / tp.as_secs_f64()
-    );
-    println!("  heap allocations during build+parse: {allocs}");
-    assert_eq!(allocs, 0, "build and parse must not allocate");
+    for (name, t) in [("memcpy", tm), ("build", tb), ("parse", tp)] {
+        println!(
+            "  {name:<6}: {:>8.1} ns  {:>9.0} MB/s",
+            t.as_nanos() as f64,
+            mb(t)
+        );
+    }
+    support::emit_all(&[
+        ("gsb.build_vs_memcpy", tm.as_secs_f64() / tb.as_secs_f64()),
+        ("gsb.parse_vs_memcpy", tm.as_secs_f64() / tp.as_secs_f64()),
+        ("gsb.allocs", (b.allocs + p.allocs) as f64),
+    ]);
 }
 
 fn bench(c: &mut Criterion) {
@@ -156,8 +116,7 @@ fn bench(c: &mut Criterion) {
 criterion_group!(benches, bench);
 
 fn main() {
-    let full = std::env::args().any(|a| a == "--bench");
-    report(full);
+    report(support::full());
     benches();
     Criterion::default().configure_from_args().final_summary();
 }

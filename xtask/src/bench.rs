@@ -1,35 +1,37 @@
 //! `cargo xtask bench`: runs the benches of every library crate that has some and prints
 //! one table of the design targets (`design.md`, "Targets"), each measured, with its
-//! target and pass/miss.
+//! target, pass/miss and the reason for the target.
 //!
-//! Each bench prints its own summary lines besides criterion's; this module finds them:
-//! * `gsb`: `ratio build/memcpy = X`, `ratio parse/memcpy = X`,
-//!   `heap allocations during build+parse: N`;
-//! * `vcpu-state`: `time : X ns   ratio to the 100 ns target = …`, `allocations: N`,
-//!   `hcalls besides RUN: N`;
-//! * `mmu-radix`: `radix/summary: 4K map+unmap X M ops/s …` and
-//!   `radix/summary: 1 GiB as 4K leaves (…): N table pages = K KiB (+64 KiB root) per GiB`;
-//! * `nestedv2`: one line per exit kind, `<kind> : X ns … hcalls/exit = H`.
+//! The targets are not here: they are the one table `TARGETS` of
+//! `xtask/benches/support/targets.rs`, which the benches include too. Each bench prints
+//! every figure it measures as a machine-readable line, `bench-figure: <id> = <value>`;
+//! this module reads those lines and judges each value against the row of that id. No
+//! label is matched.
 //!
-//! A missed target is a "miss" in the table, not a failure; a bench that fails to run or
-//! whose output lacks (or garbles) a line it must print fails the command, naming it.
+//! A missed target is a "miss" in the table (with the figure), not a failure; a bench that
+//! fails to run, prints a garbled figure line, a figure the table does not know, or lacks a
+//! figure of its rows fails the command, naming it.
+
+#[path = "../benches/support/targets.rs"]
+#[allow(dead_code)]
+mod targets;
 
 use crate::steps::{cargo, root, Report};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use targets::{Target, TARGETS};
 
-/// The crates whose figures the table shows, as (folder, package).
-const MEASURED: [(&str, &str); 4] = [
-    ("gsb", "papr-gsb"),
-    ("vcpu-state", "papr-vcpu-state"),
-    ("mmu-radix", "papr-mmu-radix"),
-    ("nestedv2", "papr-nestedv2"),
-];
-
-/// Design targets.
-const RATIO_MIN: f64 = 0.5;
-const NS_MAX: f64 = 100.0;
-const OPS_MIN: f64 = 10e6;
+/// The crate folders whose figures the table shows, in table order.
+fn measured() -> Vec<&'static str> {
+    let mut dirs: Vec<&'static str> = Vec::new();
+    for t in TARGETS {
+        if !dirs.contains(&t.bench) {
+            dirs.push(t.bench);
+        }
+    }
+    dirs
+}
 
 /// What became of one crate's benches.
 #[derive(Debug, Clone, PartialEq)]
@@ -61,174 +63,74 @@ pub struct Row {
     pub measured: String,
     pub target: String,
     pub verdict: Verdict,
+    pub reason: String,
+}
+
+/// `value` as shown: whole numbers as such, others with 3 decimals, then the unit.
+fn show(value: f64, unit: &str) -> String {
+    let v = if value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value}")
+    } else {
+        format!("{value:.3}")
+    };
+    if unit.is_empty() {
+        v
+    } else {
+        format!("{v} {unit}")
+    }
 }
 
 impl Row {
-    fn new(metric: &str, measured: String, target: &str, pass: Option<bool>) -> Self {
+    fn judged(t: &Target, value: f64) -> Self {
         Row {
-            metric: metric.to_string(),
-            measured,
-            target: target.to_string(),
-            verdict: match pass {
+            metric: t.what.to_string(),
+            measured: show(value, t.unit),
+            target: t.goal.describe(t.unit),
+            verdict: match t.goal.met(value) {
                 Some(true) => Verdict::Pass,
                 Some(false) => Verdict::Miss,
                 None => Verdict::Info,
             },
+            reason: t.reason.to_string(),
         }
     }
 
-    fn not_measured(metric: &str, why: &str, target: &str) -> Self {
+    fn not_measured(t: &Target, why: &str) -> Self {
         Row {
-            metric: metric.to_string(),
+            metric: t.what.to_string(),
             measured: format!("not measured ({why})"),
-            target: target.to_string(),
+            target: t.goal.describe(t.unit),
             verdict: Verdict::NotMeasured,
+            reason: t.reason.to_string(),
         }
     }
 }
 
-/// The number that starts `s` (after leading blanks): digits, sign, point, exponent.
-fn leading_number(s: &str) -> Option<f64> {
-    let s = s.trim_start();
-    let end = s
-        .char_indices()
-        .find(|&(i, c)| {
-            !(c.is_ascii_digit()
-                || c == '.'
-                || ((c == '-' || c == '+') && (i == 0 || s[..i].ends_with(['e', 'E'])))
-                || ((c == 'e' || c == 'E') && i > 0))
-        })
-        .map_or(s.len(), |(i, _)| i);
-    s[..end].parse().ok()
-}
-
-/// The number right after the first occurrence of `marker` on the first line holding it
-/// (and `also`, if given).
-fn figure(out: &str, marker: &str, also: Option<&str>) -> Option<f64> {
-    out.lines()
-        .filter(|l| also.is_none_or(|a| l.contains(a)))
-        .find_map(|l| l.find(marker).map(|i| &l[i + marker.len()..]))
-        .and_then(leading_number)
-}
-
-fn need(bench: &str, out: &str, marker: &str, also: Option<&str>) -> Result<f64, String> {
-    figure(out, marker, also)
-        .ok_or_else(|| format!("bench {bench}: no parseable `{marker}` line in its output"))
-}
-
-/// Figures of `gsb/benches/gsb.rs`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct GsbFigures {
-    pub build_ratio: f64,
-    pub parse_ratio: f64,
-    pub allocs: f64,
-}
-
-pub fn parse_gsb(out: &str) -> Result<GsbFigures, String> {
-    const B: &str = "gsb (gsb/benches/gsb.rs)";
-    Ok(GsbFigures {
-        build_ratio: need(B, out, "ratio build/memcpy =", None)?,
-        parse_ratio: need(B, out, "ratio parse/memcpy =", None)?,
-        allocs: need(B, out, "heap allocations during build+parse:", None)?,
-    })
-}
-
-/// Figures of `vcpu-state/benches/exit.rs`.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct VcpuFigures {
-    pub ns: f64,
-    pub allocs: f64,
-    pub extra_hcalls: f64,
-}
-
-pub fn parse_vcpu_state(out: &str) -> Result<VcpuFigures, String> {
-    const B: &str = "vcpu-state (vcpu-state/benches/exit.rs)";
-    Ok(VcpuFigures {
-        // criterion's own lines also start with `time:`; ours carries the ratio.
-        ns: need(B, out, ":", Some("ratio to the 100 ns target"))?,
-        allocs: need(B, out, "allocations:", None)?,
-        extra_hcalls: need(B, out, "hcalls besides RUN:", None)?,
-    })
-}
-
-/// Figures of `mmu-radix/benches/radix.rs`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct RadixFigures {
-    pub map_unmap_mops: f64,
-    /// (leaf size, table KiB per GiB mapped, excluding the 64 KiB root).
-    pub table_kib_per_gib: Vec<(String, f64)>,
-}
-
-pub fn parse_radix(out: &str) -> Result<RadixFigures, String> {
-    const B: &str = "mmu-radix (mmu-radix/benches/radix.rs)";
-    let map_unmap_mops = need(B, out, "4K map+unmap", Some("radix/summary"))?;
-    let mut table_kib_per_gib = Vec::new();
-    for line in out
-        .lines()
-        .filter(|l| l.contains("radix/summary: 1 GiB as "))
-    {
-        let leaf = line
-            .split("1 GiB as ")
-            .nth(1)
-            .and_then(|r| r.split_whitespace().next())
-            .unwrap_or("?")
-            .to_string();
-        let kib = line
-            .find("table pages =")
-            .and_then(|i| leading_number(&line[i + "table pages =".len()..]))
-            .ok_or_else(|| format!("bench {B}: unparseable table memory line {line:?}"))?;
-        table_kib_per_gib.push((leaf, kib));
+/// The `bench-figure:` lines of the output of the bench of crate folder `bench`, as id →
+/// value. Errors: a garbled line, an id `TARGETS` lacks or gives to another bench, an id
+/// printed twice.
+pub fn figures(bench: &str, out: &str) -> Result<BTreeMap<String, f64>, String> {
+    let mut found = BTreeMap::new();
+    for line in out.lines() {
+        match targets::parse_figure_line(line) {
+            None => {}
+            Some(Err(l)) => return Err(format!("bench {bench}: garbled figure line {l:?}")),
+            Some(Ok((id, value))) => {
+                let t = targets::target(id)
+                    .ok_or_else(|| format!("bench {bench}: figure {id:?} has no row in TARGETS"))?;
+                if t.bench != bench {
+                    return Err(format!(
+                        "bench {bench}: figure {id:?} belongs to the bench of {}",
+                        t.bench
+                    ));
+                }
+                if found.insert(id.to_string(), value).is_some() {
+                    return Err(format!("bench {bench}: figure {id:?} printed twice"));
+                }
+            }
+        }
     }
-    if table_kib_per_gib.is_empty() {
-        return Err(format!(
-            "bench {B}: no `radix/summary: 1 GiB as … table pages = … KiB` line in its output"
-        ));
-    }
-    Ok(RadixFigures {
-        map_unmap_mops,
-        table_kib_per_gib,
-    })
-}
-
-/// One exit kind of `nestedv2/benches/exit.rs`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ExitFigures {
-    pub kind: String,
-    pub ns: f64,
-    pub hcalls: f64,
-}
-
-pub fn parse_nestedv2(out: &str) -> Result<Vec<ExitFigures>, String> {
-    const B: &str = "nestedv2 (nestedv2/benches/exit.rs)";
-    let mut exits = Vec::new();
-    for line in out.lines().filter(|l| l.contains("hcalls/exit =")) {
-        let bad = || format!("bench {B}: unparseable per-exit line {line:?}");
-        let (kind, rest) = line.split_once(':').ok_or_else(bad)?;
-        let ns = leading_number(rest).ok_or_else(bad)?;
-        let hcalls = figure(line, "hcalls/exit =", None).ok_or_else(bad)?;
-        exits.push(ExitFigures {
-            kind: kind.trim().to_string(),
-            ns,
-            hcalls,
-        });
-    }
-    if exits.is_empty() {
-        return Err(format!(
-            "bench {B}: no `<exit kind> : X ns … hcalls/exit = H` line in its output"
-        ));
-    }
-    Ok(exits)
-}
-
-/// The hcall floor of an exit kind (design.md): 2 when the L0 keeps data the exit needs
-/// (MMIO store, H_CEDE, user-space MMIO), else 1.
-pub fn hcall_target(kind: &str) -> u32 {
-    let k = kind.to_ascii_lowercase();
-    if k.contains("store") || k.contains("cede") || k.contains("user") {
-        2
-    } else {
-        1
-    }
+    Ok(found)
 }
 
 fn why(run: &BenchRun) -> &'static str {
@@ -240,182 +142,33 @@ fn why(run: &BenchRun) -> &'static str {
     }
 }
 
-fn ok_ratio(x: f64) -> Option<bool> {
-    Some(x >= RATIO_MIN)
-}
-
-/// The rows for the runs of the [`MEASURED`] crates (in that order), and the errors
-/// (unparseable output) found on the way.
+/// The rows of every [`TARGETS`] entry, in table order, for the runs of the crate folders
+/// (a folder without a run is absent), and the errors (unparseable output, a figure
+/// missing) found on the way.
 pub fn rows(runs: &[(&str, BenchRun)]) -> (Vec<Row>, Vec<String>) {
-    let run = |dir: &str| {
-        runs.iter()
-            .find(|(d, _)| *d == dir)
-            .map_or(BenchRun::Absent, |(_, r)| r.clone())
-    };
     let mut rows = Vec::new();
     let mut errors = Vec::new();
-
-    // gsb
-    let gsb = run("gsb");
-    let g = match &gsb {
-        BenchRun::Ran(out) => parse_gsb(out).map_err(|e| errors.push(e)).ok(),
-        _ => None,
-    };
-    match g {
-        Some(g) => {
-            rows.push(Row::new(
-                "GSB encode (build) / memcpy bandwidth",
-                format!("{:.3}", g.build_ratio),
-                ">= 0.5",
-                ok_ratio(g.build_ratio),
-            ));
-            rows.push(Row::new(
-                "GSB parse / memcpy bandwidth",
-                format!("{:.3}", g.parse_ratio),
-                ">= 0.5",
-                ok_ratio(g.parse_ratio),
-            ));
-            rows.push(Row::new(
-                "allocations, GSB build+parse of a full vCPU state",
-                format!("{}", g.allocs),
-                "0",
-                Some(g.allocs == 0.0),
-            ));
-        }
-        None => {
-            for m in [
-                "GSB encode (build) / memcpy bandwidth",
-                "GSB parse / memcpy bandwidth",
-            ] {
-                rows.push(Row::not_measured(m, why(&gsb), ">= 0.5"));
-            }
-            rows.push(Row::not_measured(
-                "allocations, GSB build+parse of a full vCPU state",
-                why(&gsb),
-                "0",
-            ));
-        }
-    }
-
-    // vcpu-state
-    let vs = run("vcpu-state");
-    let v = match &vs {
-        BenchRun::Ran(out) => parse_vcpu_state(out).map_err(|e| errors.push(e)).ok(),
-        _ => None,
-    };
-    const V_ALLOC: &str = "allocations per exit (vcpu-state cache)";
-    const V_NS: &str = "L1 ns per exit, vcpu-state cache work";
-    const V_HC: &str = "hcalls per exit besides RUN (vcpu-state)";
-    match v {
-        Some(v) => {
-            rows.push(Row::new(
-                V_ALLOC,
-                format!("{}", v.allocs),
-                "0",
-                Some(v.allocs == 0.0),
-            ));
-            rows.push(Row::new(
-                V_NS,
-                format!("{:.1} ns", v.ns),
-                "< 100 ns",
-                Some(v.ns < NS_MAX),
-            ));
-            rows.push(Row::new(
-                V_HC,
-                format!("{}", v.extra_hcalls),
-                "0",
-                Some(v.extra_hcalls == 0.0),
-            ));
-        }
-        None => {
-            rows.push(Row::not_measured(V_ALLOC, why(&vs), "0"));
-            rows.push(Row::not_measured(V_NS, why(&vs), "< 100 ns"));
-            rows.push(Row::not_measured(V_HC, why(&vs), "0"));
-        }
-    }
-
-    // nestedv2: every kind it prints, plus the design's kinds it does not (yet).
-    let nv = run("nestedv2");
-    let exits = match &nv {
-        BenchRun::Ran(out) => parse_nestedv2(out).map_err(|e| errors.push(e)).ok(),
-        _ => None,
-    };
-    let expected = ["hcall", "hdec", "mmio load", "mmio store"];
-    match exits {
-        Some(exits) => {
-            for e in &exits {
-                rows.push(Row::new(
-                    &format!("L1 ns per exit, nestedv2 {}", e.kind),
-                    format!("{:.1} ns", e.ns),
-                    "< 100 ns",
-                    Some(e.ns < NS_MAX),
-                ));
-            }
-            for e in &exits {
-                let t = hcall_target(&e.kind);
-                rows.push(Row::new(
-                    &format!("hcalls per exit, nestedv2 {}", e.kind),
-                    format!("{:.2}", e.hcalls),
-                    &t.to_string(),
-                    Some((e.hcalls - f64::from(t)).abs() < 0.005),
-                ));
-            }
-            for k in expected {
-                if !exits
-                    .iter()
-                    .any(|e| e.kind.to_ascii_lowercase().starts_with(k))
-                {
-                    rows.push(Row::not_measured(
-                        &format!("hcalls per exit, nestedv2 {k}"),
-                        "the bench prints no such exit",
-                        &hcall_target(k).to_string(),
+    for dir in measured() {
+        let run = runs
+            .iter()
+            .find(|(d, _)| *d == dir)
+            .map_or(BenchRun::Absent, |(_, r)| r.clone());
+        let found = match &run {
+            BenchRun::Ran(out) => figures(dir, out).map_err(|e| errors.push(e)).ok(),
+            _ => None,
+        };
+        for t in TARGETS.iter().filter(|t| t.bench == dir) {
+            match found.as_ref().map(|f| f.get(t.figure)) {
+                Some(Some(&v)) => rows.push(Row::judged(t, v)),
+                Some(None) => {
+                    errors.push(format!(
+                        "bench {dir}: no `bench-figure: {} = …` line in its output",
+                        t.figure
                     ));
+                    rows.push(Row::not_measured(t, "the bench prints no such figure"));
                 }
+                None => rows.push(Row::not_measured(t, why(&run))),
             }
-        }
-        None => {
-            for k in expected {
-                rows.push(Row::not_measured(
-                    &format!("L1 ns per exit, nestedv2 {k}"),
-                    why(&nv),
-                    "< 100 ns",
-                ));
-                rows.push(Row::not_measured(
-                    &format!("hcalls per exit, nestedv2 {k}"),
-                    why(&nv),
-                    &hcall_target(k).to_string(),
-                ));
-            }
-        }
-    }
-
-    // mmu-radix
-    let mr = run("mmu-radix");
-    let r = match &mr {
-        BenchRun::Ran(out) => parse_radix(out).map_err(|e| errors.push(e)).ok(),
-        _ => None,
-    };
-    const R_OPS: &str = "radix 4K map+unmap";
-    match r {
-        Some(r) => {
-            rows.push(Row::new(
-                R_OPS,
-                format!("{:.2} M ops/s", r.map_unmap_mops),
-                ">= 10 M ops/s",
-                Some(r.map_unmap_mops * 1e6 >= OPS_MIN),
-            ));
-            for (leaf, kib) in &r.table_kib_per_gib {
-                rows.push(Row::new(
-                    &format!("table memory per GiB, {leaf} leaves"),
-                    format!("{kib} KiB (+64 KiB root)"),
-                    "-",
-                    None,
-                ));
-            }
-        }
-        None => {
-            rows.push(Row::not_measured(R_OPS, why(&mr), ">= 10 M ops/s"));
-            rows.push(Row::not_measured("table memory per GiB", why(&mr), "-"));
         }
     }
     (rows, errors)
@@ -423,8 +176,8 @@ pub fn rows(runs: &[(&str, BenchRun)]) -> (Vec<Row>, Vec<String>) {
 
 /// The table as text.
 pub fn render(rows: &[Row]) -> String {
-    let head = ["metric", "measured", "target", "result"];
-    let cells: Vec<[String; 4]> = rows
+    let head = ["metric", "measured", "target", "result", "reason"];
+    let cells: Vec<[String; 5]> = rows
         .iter()
         .map(|r| {
             [
@@ -438,6 +191,7 @@ pub fn render(rows: &[Row]) -> String {
                     Verdict::NotMeasured => "-",
                 }
                 .to_string(),
+                r.reason.clone(),
             ]
         })
         .collect();
@@ -447,28 +201,31 @@ pub fn render(rows: &[Row]) -> String {
             *wi = (*wi).max(s.chars().count());
         }
     }
-    let line = |c: [&str; 4]| {
+    let line = |c: [&str; 5]| {
         format!(
-            "{:<a$} | {:<b$} | {:<c$} | {}\n",
+            "{:<a$} | {:<b$} | {:<c$} | {:<d$} | {}\n",
             c[0],
             c[1],
             c[2],
             c[3],
+            c[4],
             a = w[0],
             b = w[1],
-            c = w[2]
+            c = w[2],
+            d = w[3]
         )
     };
     let mut out = line(head);
     out.push_str(&format!(
-        "{}-+-{}-+-{}-+-{}\n",
+        "{}-+-{}-+-{}-+-{}-+-{}\n",
         "-".repeat(w[0]),
         "-".repeat(w[1]),
         "-".repeat(w[2]),
-        "-".repeat(w[3])
+        "-".repeat(w[3]),
+        "-".repeat(w[4])
     ));
     for c in &cells {
-        out.push_str(&line([&c[0], &c[1], &c[2], &c[3]]));
+        out.push_str(&line([&c[0], &c[1], &c[2], &c[3], &c[4]]));
     }
     out
 }
@@ -542,7 +299,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let mut r = Report::default();
     let found = discover();
     let mut runs: Vec<(&str, BenchRun)> = Vec::new();
-    for (dir, _) in MEASURED {
+    let measured = measured();
+    for &dir in &measured {
         if !root().join(dir).join("src/lib.rs").exists() {
             runs.push((dir, BenchRun::Absent));
         } else if !found.iter().any(|(d, _)| d == dir) {
@@ -561,18 +319,27 @@ pub fn run(args: &[String]) -> Result<(), String> {
                 Err(e)
             }
         });
-        match MEASURED.iter().find(|(d, _)| d == dir) {
-            Some((d, _)) => runs.push((d, result)),
-            None => println!("xtask bench: {pkg} has benches but no row in the table"),
+        match measured.iter().find(|d| **d == dir.as_str()) {
+            Some(d) => runs.push((d, result)),
+            None => println!("xtask bench: {pkg} has benches but no row in TARGETS"),
         }
     }
     let (rows, errors) = rows(&runs);
     let steps = r.finish();
-    println!("\nDesign targets (design.md), measured in this run:\n");
+    println!(
+        "\nDesign targets (design.md; the table is xtask/benches/support/targets.rs), \
+         measured in this run:\n"
+    );
     print!("{}", render(&rows));
     let misses = rows.iter().filter(|r| r.verdict == Verdict::Miss).count();
     let passes = rows.iter().filter(|r| r.verdict == Verdict::Pass).count();
     println!("targets: {passes} pass, {misses} miss (a miss is reported, not a failure)");
+    for row in rows.iter().filter(|r| r.verdict == Verdict::Miss) {
+        println!(
+            "  miss: {}: {} (target {})",
+            row.metric, row.measured, row.target
+        );
+    }
     let mut failures: Vec<String> = errors;
     if let Err(e) = steps {
         failures.push(e);
@@ -587,211 +354,213 @@ pub fn run(args: &[String]) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use targets::figure_line;
 
-    const GSB: &str = "\
-gsb full vCPU state: 163 elements, 2468 bytes
-  memcpy :     41.2 ns      59903 MB/s
-  build  :    301.5 ns       8186 MB/s  ratio build/memcpy = 0.137
-  parse  :     62.0 ns      39806 MB/s  ratio parse/memcpy = 0.665
-  heap allocations during build+parse: 0
-full_vcpu_state/memcpy  time:   [41.0 ns 41.2 ns 41.4 ns]
-";
-
-    const VCPU: &str = "\
-vcpu-state per exit (flush 5 dirty + guest-wide check + parse 0xC00 output of 10):
-  time       :    38.4 ns   ratio to the 100 ns target = 0.384
-  of which papr-gsb parse + walk of the output: 12.3 ns
-  allocations: 0 (target 0)
-  hcalls besides RUN: 0 (target 0)
-exit: flush 5 + parse 0xC00 output
-                        time:   [38.1 ns 38.5 ns 38.9 ns]
-";
-
-    const RADIX: &str = "\
-radix/map_unmap_4k      time:   [1.1 ms 1.2 ms 1.3 ms]
-radix/summary: 4K map+unmap 14.27 M ops/s = 1.43 x the 10 M ops/s target
-radix/summary: 1 GiB as 4K leaves (262144 leaves): 513 table pages = 2052 KiB (+64 KiB root) per GiB
-radix/summary: 1 GiB as 2M leaves (512 leaves): 1 table pages = 4 KiB (+64 KiB root) per GiB
-radix/summary: 1 GiB as 1G leaves (1 leaves): 0 table pages = 0 KiB (+64 KiB root) per GiB
-";
-
-    const NESTED: &str = "\
-nestedv2 L1 software time per exit (Vcpu::run + completion, no-op L0):
-  hcall (0xC00)     :    95.2 ns   ratio to the 100 ns target = 0.952   hcalls/exit = 1.00
-  hdec (0x980)      :    61.0 ns   ratio to the 100 ns target = 0.610   hcalls/exit = 1.00
-  mmio load (0xE00) :   180.5 ns   ratio to the 100 ns target = 1.805   hcalls/exit = 1.00
-exit: hcall             time:   [95.0 ns 95.2 ns 95.4 ns]
-";
-
-    #[test]
-    fn numbers_are_read_up_to_their_end() {
-        assert_eq!(leading_number("  0.137\n"), Some(0.137));
-        assert_eq!(leading_number(" 95.2 ns"), Some(95.2));
-        assert_eq!(leading_number("1e-3x"), Some(0.001));
-        assert_eq!(leading_number(" -4 KiB"), Some(-4.0));
-        assert_eq!(leading_number(" ns"), None);
-        assert_eq!(leading_number(" NaN"), None);
+    /// The output of a bench of `dir` that printed every figure of its rows, each = `value`.
+    fn output(dir: &str, value: impl Fn(&str) -> f64) -> String {
+        let mut out = String::from("criterion noise\nexit: hcall  time:   [95.0 ns 95.2 ns]\n");
+        for t in TARGETS.iter().filter(|t| t.bench == dir) {
+            out.push_str("  human line\n");
+            out.push_str(&figure_line(t.figure, value(t.figure)));
+            out.push('\n');
+        }
+        out
     }
 
-    #[test]
-    fn gsb_figures() {
-        let g = parse_gsb(GSB).unwrap();
-        assert_eq!(
-            g,
-            GsbFigures {
-                build_ratio: 0.137,
-                parse_ratio: 0.665,
-                allocs: 0.0
-            }
-        );
-        let broken = GSB.replace("ratio parse/memcpy = 0.665", "ratio parse/memcpy = ?");
-        let e = parse_gsb(&broken).unwrap_err();
-        assert!(
-            e.contains("gsb/benches/gsb.rs") && e.contains("ratio parse/memcpy"),
-            "{e}"
-        );
-    }
-
-    #[test]
-    fn vcpu_state_figures_skip_criterion_time_lines() {
-        let v = parse_vcpu_state(VCPU).unwrap();
-        assert_eq!((v.ns, v.allocs, v.extra_hcalls), (38.4, 0.0, 0.0));
-        // Without our summary line, criterion's `time:` line must not be taken for it.
-        let only_criterion: String = VCPU
-            .lines()
-            .filter(|l| !l.contains("ratio to the"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        assert!(parse_vcpu_state(&only_criterion)
-            .unwrap_err()
-            .contains("vcpu-state/benches/exit.rs"));
-    }
-
-    #[test]
-    fn radix_figures() {
-        let r = parse_radix(RADIX).unwrap();
-        assert_eq!(r.map_unmap_mops, 14.27);
-        assert_eq!(
-            r.table_kib_per_gib,
-            vec![
-                ("4K".to_string(), 2052.0),
-                ("2M".to_string(), 4.0),
-                ("1G".to_string(), 0.0)
-            ]
-        );
-        let garbled = RADIX.replace("= 2052 KiB", "= lots KiB");
-        assert!(parse_radix(&garbled).unwrap_err().contains("table memory"));
-        assert!(parse_radix("radix/summary: nothing\n").is_err());
-    }
-
-    #[test]
-    fn nestedv2_figures_per_exit_kind() {
-        let e = parse_nestedv2(NESTED).unwrap();
-        assert_eq!(e.len(), 3);
-        assert_eq!(
-            e[2],
-            ExitFigures {
-                kind: "mmio load (0xE00)".into(),
-                ns: 180.5,
-                hcalls: 1.0
-            }
-        );
-        assert!(parse_nestedv2("fn main(){}\n")
-            .unwrap_err()
-            .contains("nestedv2/benches/exit.rs"));
-        assert!(parse_nestedv2("  hcall: fast   hcalls/exit = 1\n").is_err());
-    }
-
-    #[test]
-    fn hcall_floor_per_kind() {
-        assert_eq!(hcall_target("hcall (0xC00)"), 1);
-        assert_eq!(hcall_target("mmio load (0xE00)"), 1);
-        assert_eq!(hcall_target("MMIO store (0xE00)"), 2);
-        assert_eq!(hcall_target("H_CEDE"), 2);
-    }
-
-    fn find<'a>(rows: &'a [Row], metric: &str) -> &'a Row {
+    fn find<'a>(rows: &'a [Row], what: &str) -> &'a Row {
         rows.iter()
-            .find(|r| r.metric == metric)
-            .unwrap_or_else(|| panic!("no row {metric:?}"))
+            .find(|r| r.metric.contains(what))
+            .unwrap_or_else(|| panic!("no row {what:?}"))
     }
 
     #[test]
-    fn table_pass_miss_and_absent() {
+    fn the_table_is_well_formed() {
+        for (i, t) in TARGETS.iter().enumerate() {
+            assert!(t.figure.starts_with(&format!("{}.", t.bench)), "{t:?}");
+            assert!(!t.what.is_empty() && !t.reason.is_empty(), "{t:?}");
+            assert!(
+                TARGETS[..i].iter().all(|u| u.figure != t.figure),
+                "{} twice",
+                t.figure
+            );
+        }
+        // The design's per-exit hcall floors (design.md Targets).
+        for (kind, n) in [
+            ("hcall", 1.0),
+            ("hdec", 1.0),
+            ("mmio_load", 1.0),
+            ("mmio_store", 2.0),
+        ] {
+            let t = targets::target(&format!("nestedv2.{kind}.hcalls_per_exit")).unwrap();
+            assert_eq!(t.goal, targets::Goal::Exactly(n), "{kind}");
+        }
+    }
+
+    #[test]
+    fn figure_lines_round_trip_and_garble() {
+        for v in [0.0, 1.0, 2.0, 0.137, 1e-9, 12345.678] {
+            let line = figure_line("gsb.allocs", v);
+            assert_eq!(
+                targets::parse_figure_line(&line),
+                Some(Ok(("gsb.allocs", v)))
+            );
+        }
+        assert_eq!(targets::parse_figure_line("gsb: 0.5"), None);
+        for bad in [
+            "bench-figure: gsb.allocs = ?",
+            "bench-figure: = 1",
+            "bench-figure: x = NaN",
+        ] {
+            assert_eq!(targets::parse_figure_line(bad), Some(Err(bad)));
+        }
+    }
+
+    #[test]
+    fn goals_judge_and_a_miss_is_never_a_pass() {
+        use targets::Goal;
+        assert_eq!(Goal::AtLeast(0.25).met(0.25), Some(true));
+        assert_eq!(Goal::AtLeast(0.25).met(0.137), Some(false));
+        assert_eq!(Goal::AtMost(100.0).met(100.5), Some(false));
+        assert_eq!(Goal::Exactly(2.0).met(2.0), Some(true));
+        assert_eq!(Goal::Exactly(2.0).met(1.0), Some(false));
+        assert_eq!(Goal::Exactly(0.0).met(f64::NAN), Some(false));
+        assert_eq!(Goal::AtLeast(1.0).met(f64::NAN), Some(false));
+        assert_eq!(Goal::Info.met(5.0), None);
+        assert_eq!(Goal::AtLeast(10.0).describe("M ops/s"), ">= 10 M ops/s");
+        assert_eq!(Goal::Exactly(0.0).describe(""), "= 0");
+    }
+
+    #[test]
+    fn rows_judge_each_figure_against_its_target() {
+        // Every figure meets its target except the store's hcalls (3, target 2) and GSB build.
         let runs = [
-            ("gsb", BenchRun::Ran(GSB.into())),
-            ("vcpu-state", BenchRun::Ran(VCPU.into())),
-            ("mmu-radix", BenchRun::Ran(RADIX.into())),
-            ("nestedv2", BenchRun::Absent),
+            (
+                "gsb",
+                BenchRun::Ran(output("gsb", |f| {
+                    if f == "gsb.build_vs_memcpy" {
+                        0.137
+                    } else if f == "gsb.allocs" {
+                        0.0
+                    } else {
+                        0.665
+                    }
+                })),
+            ),
+            (
+                "nestedv2",
+                BenchRun::Ran(output("nestedv2", |f| {
+                    if f == "nestedv2.mmio_store.hcalls_per_exit" {
+                        3.0
+                    } else if f.ends_with("hcalls_per_exit") {
+                        1.0
+                    } else if f.ends_with("ns_per_exit") {
+                        61.0
+                    } else {
+                        0.0
+                    }
+                })),
+            ),
+            ("mmu-radix", BenchRun::Absent),
         ];
         let (rows, errors) = rows(&runs);
         assert!(errors.is_empty(), "{errors:?}");
-        let build = find(&rows, "GSB encode (build) / memcpy bandwidth");
-        assert_eq!(build.verdict, Verdict::Miss);
-        assert_eq!(build.measured, "0.137");
+        assert_eq!(rows.len(), TARGETS.len());
+        let build = find(&rows, "GSB build");
         assert_eq!(
-            find(&rows, "GSB parse / memcpy bandwidth").verdict,
-            Verdict::Pass
+            (build.verdict, build.measured.as_str()),
+            (Verdict::Miss, "0.137 x memcpy")
         );
-        assert_eq!(find(&rows, "radix 4K map+unmap").verdict, Verdict::Pass);
-        let hc = find(&rows, "hcalls per exit, nestedv2 hcall");
-        assert_eq!(hc.measured, "not measured (crate absent)");
-        assert_eq!(hc.verdict, Verdict::NotMeasured);
+        assert_eq!(find(&rows, "GSB parse").verdict, Verdict::Pass);
+        let store = find(&rows, "MMIO store exit, hcalls");
         assert_eq!(
-            find(&rows, "table memory per GiB, 2M leaves").verdict,
+            (
+                store.verdict,
+                store.measured.as_str(),
+                store.target.as_str()
+            ),
+            (Verdict::Miss, "3", "= 2")
+        );
+        assert!(store.reason.contains("design.md"));
+        assert_eq!(find(&rows, "hcall exit, hcalls").verdict, Verdict::Pass);
+        assert_eq!(
+            find(&rows, "MMIO store exit (0xE00)").verdict,
             Verdict::Info
+        );
+        let radix = find(&rows, "radix map + unmap");
+        assert_eq!(radix.measured, "not measured (crate absent)");
+        assert_eq!(radix.verdict, Verdict::NotMeasured);
+        assert_eq!(
+            find(&rows, "vcpu-state cache work").measured,
+            "not measured (crate absent)"
         );
         let text = render(&rows);
         assert!(text.starts_with("metric"));
-        assert!(text.contains("| miss\n") && text.contains("not measured (crate absent)"));
+        assert!(text.contains("| miss ") && text.contains("not measured (crate absent)"));
     }
 
     #[test]
-    fn table_nestedv2_rows_and_missing_store() {
-        let runs = [("nestedv2", BenchRun::Ran(NESTED.into()))];
-        let (rows, errors) = rows(&runs);
+    fn labels_do_not_matter_only_ids() {
+        // A human line that looks like a figure is ignored; the id decides.
+        let mut out = output("vcpu-state", |_| 0.0);
+        out.push_str("  hcalls besides RUN: 5 (target 0)\n");
+        let (rows, errors) = rows(&[("vcpu-state", BenchRun::Ran(out))]);
         assert!(errors.is_empty(), "{errors:?}");
-        assert_eq!(
-            find(&rows, "L1 ns per exit, nestedv2 mmio load (0xE00)").verdict,
-            Verdict::Miss
-        );
-        assert_eq!(
-            find(&rows, "hcalls per exit, nestedv2 hcall (0xC00)").verdict,
-            Verdict::Pass
-        );
-        let store = find(&rows, "hcalls per exit, nestedv2 mmio store");
-        assert_eq!(store.verdict, Verdict::NotMeasured);
-        assert_eq!(store.target, "2");
-        assert_eq!(
-            find(&rows, "GSB parse / memcpy bandwidth").measured,
-            "not measured (crate absent)"
-        );
+        assert_eq!(find(&rows, "hcalls besides RUN").verdict, Verdict::Pass);
     }
 
     #[test]
-    fn unparseable_output_is_an_error_naming_the_bench() {
+    fn unparseable_or_incomplete_output_is_an_error_naming_the_bench() {
+        let without_store: String = output("nestedv2", |_| 1.0)
+            .lines()
+            .filter(|l| !l.contains("mmio_store.hcalls"))
+            .map(|l| format!("{l}\n"))
+            .collect();
         let runs = [
             ("gsb", BenchRun::Ran("criterion only\n".into())),
             ("vcpu-state", BenchRun::Failed("exit 101".into())),
             ("mmu-radix", BenchRun::NoBench),
-            ("nestedv2", BenchRun::Ran("fn main(){}\n".into())),
+            ("nestedv2", BenchRun::Ran(without_store)),
         ];
         let (rows, errors) = rows(&runs);
-        assert_eq!(errors.len(), 2, "{errors:?}");
-        assert!(errors[0].contains("gsb/benches/gsb.rs"));
-        assert!(errors[1].contains("nestedv2/benches/exit.rs"));
-        assert_eq!(
-            find(&rows, "GSB parse / memcpy bandwidth").measured,
-            "not measured (bench output unparseable)"
+        assert_eq!(errors.len(), 4, "{errors:?}");
+        assert!(
+            errors
+                .iter()
+                .filter(|e| e.starts_with("bench gsb:"))
+                .count()
+                == 3
+        );
+        assert!(
+            errors[3].contains("nestedv2.mmio_store.hcalls_per_exit"),
+            "{errors:?}"
         );
         assert_eq!(
-            find(&rows, "allocations per exit (vcpu-state cache)").measured,
+            find(&rows, "MMIO store exit, hcalls").measured,
+            "not measured (the bench prints no such figure)"
+        );
+        assert_eq!(
+            find(&rows, "vcpu-state cache work").measured,
             "not measured (bench failed)"
         );
         assert_eq!(
-            find(&rows, "radix 4K map+unmap").measured,
+            find(&rows, "radix map + unmap").measured,
             "not measured (crate has no bench)"
         );
+        let garbled = format!(
+            "{}bench-figure: gsb.allocs = lots\n",
+            output("gsb", |_| 0.0)
+        );
+        let e = figures("gsb", &garbled).unwrap_err();
+        assert!(e.contains("garbled"), "{e}");
+        let unknown = figures("gsb", "bench-figure: gsb.speed = 1e0\n").unwrap_err();
+        assert!(unknown.contains("no row in TARGETS"), "{unknown}");
+        let foreign = figures("gsb", &figure_line("mmu-radix.map_unmap_4k", 12.0)).unwrap_err();
+        assert!(
+            foreign.contains("belongs to the bench of mmu-radix"),
+            "{foreign}"
+        );
+        let twice = format!("{0}\n{0}\n", figure_line("gsb.allocs", 0.0));
+        assert!(figures("gsb", &twice).unwrap_err().contains("twice"));
     }
 
     #[test]
@@ -803,6 +572,12 @@ exit: hcall             time:   [95.0 ns 95.2 ns 95.4 ns]
         );
         if root().join("gsb/benches/gsb.rs").exists() {
             assert!(found.contains(&("gsb".to_string(), "papr-gsb".to_string())));
+        }
+        for dir in measured() {
+            assert!(
+                found.iter().any(|(d, _)| d == dir) || !root().join(dir).exists(),
+                "{dir} has rows in TARGETS but no bench"
+            );
         }
     }
 }

@@ -1,9 +1,11 @@
 //! `cargo xtask run checks`: build `examples/pseries-l1`, boot it on QEMU pseries, judge the
 //! result.
 //!
-//! The L1 prints one line per check (`ok …` / `FAIL …`) and ends with
-//! `RESULT: N ok, M FAIL`; it powers off through RTAS (QEMU exits 0) when all passed, and
-//! otherwise calls RTAS `ibm,os-term` (QEMU exits 1 with `-action panic=exit-failure`).
+//! The L1 prints one line per check (`ok   NAME: …` / `FAIL NAME: …`), `figure NAME: …` lines
+//! for what it measured (not checks), and ends with `RESULT: N ok, M FAIL`; it powers off
+//! through RTAS (QEMU exits 0) when all passed, and otherwise calls RTAS `ibm,os-term` (QEMU
+//! exits 1 with `-action panic=exit-failure`). A boot passes only when it printed each name
+//! of [`CHECKS`] exactly once, no other check, and its RESULT line counted exactly those.
 
 use crate::bios::{self, Firmware};
 use crate::qemu;
@@ -55,13 +57,34 @@ pub fn build_mode(mode: Mode) -> Result<PathBuf, String> {
     bios::build(&mode.firmware())
 }
 
-/// Check lines every boot must print (after `ok   ` or `FAIL `): the L2 payloads of issue 10
-/// (two guests, isolation, MMU on, timers, statistics, both deletes).
-/// A boot that never reaches one of them fails, naming it, even if every printed check passed.
-pub const REQUIRED: &[&str] = &[
+/// Every check the L1 prints (`ok   NAME: …` or `FAIL NAME: …`), in the order it prints them:
+/// the lifecycle checks of issue 9, then the L2 guests of issue 10 (two guests, every exit
+/// kind, isolation, MMU on, timers, both deletes). Each judges something QEMU or an L2 did;
+/// what the L1 measured itself is printed on `figure …` lines, which are not checks.
+/// A boot must print each name exactly once and nothing else, and its RESULT line must count
+/// exactly these; otherwise it fails, naming what is missing or extra.
+pub const CHECKS: &[&str] = &[
+    "GET_CAPABILITIES",
+    "CREATE before SET_CAPABILITIES",
+    "SET_CAPABILITIES(0)",
     "negotiate (NestedHost)",
-    "L2 guest ",
-    "L2 second guest ",
+    "SET_CAPABILITIES again",
+    "CREATE",
+    "CREATE_VCPU(vCPU 0)",
+    "CREATE_VCPU(vCPU 1)",
+    "CREATE_VCPU(vCPU 1) again",
+    "CREATE_VCPU(vCPU 0) again",
+    "GET RUN_OUTPUT_MIN_SIZE",
+    "GET LOGICAL_PVR (default)",
+    "SET LOGICAL_PVR",
+    "GET LOGICAL_PVR read back",
+    "RUN_VCPU(flags=external interrupt)",
+    "RUN_VCPU before run buffers",
+    "DELETE",
+    "DELETE again",
+    "SET_STATE on the deleted guest",
+    "L2 guest A",
+    "L2 guest B",
     "L2 hcall console",
     "L2 MMIO",
     "L2 demand paging",
@@ -69,26 +92,53 @@ pub const REQUIRED: &[&str] = &[
     "L2 HEAI",
     "L2 program interrupt injected",
     "L2 two vCPUs",
-    "L2 isolation: guest B",
-    "L2 isolation: guest A",
+    "L2 isolation B to A",
+    "L2 isolation A to B",
     "L2 MMU on",
     "L2 timer, DEC in the L0",
     "L2 timer exits",
     "L2 delete one of two",
     "L2 HDEC",
     "L2 steady state",
-    "L2 exit statistics",
-    "L2 DELETE(guest ",
+    "L2 delete guest A",
 ];
 
-/// The first [`REQUIRED`] check that `console` has no `ok`/`FAIL` line for.
-fn missing_check(console: &str) -> Option<&'static str> {
-    REQUIRED.iter().copied().find(|name| {
-        !console.lines().any(|l| {
-            l.strip_prefix("ok   ")
-                .or_else(|| l.strip_prefix("FAIL "))
-                .is_some_and(|rest| rest.starts_with(name))
-        })
+/// The names of the check lines in `console`, in order: the text after `ok   ` or `FAIL `
+/// up to the first `": "`.
+fn printed_checks(console: &str) -> Vec<&str> {
+    console
+        .lines()
+        .filter_map(|l| l.strip_prefix("ok   ").or_else(|| l.strip_prefix("FAIL ")))
+        .map(|rest| rest.split_once(": ").map_or(rest, |(name, _)| name))
+        .collect()
+}
+
+/// What is wrong with the checks a boot printed, against [`CHECKS`]: `None` when it printed
+/// each exactly once, nothing else, and its RESULT line counted `counted` = all of them.
+fn roster(console: &str, counted: u32) -> Option<Verdict> {
+    let printed = printed_checks(console);
+    let missing: Vec<&'static str> = CHECKS
+        .iter()
+        .copied()
+        .filter(|name| !printed.contains(name))
+        .collect();
+    let mut extra: Vec<String> = Vec::new();
+    for (i, name) in printed.iter().enumerate() {
+        let again = printed.get(..i).is_some_and(|before| before.contains(name));
+        if !CHECKS.contains(name) {
+            extra.push(format!("{name:?}"));
+        } else if again {
+            extra.push(format!("{name:?} (again)"));
+        }
+    }
+    let want = CHECKS.len();
+    let total_ok = usize::try_from(counted).is_ok_and(|c| c == want) && printed.len() == want;
+    let wrong = !missing.is_empty() || !extra.is_empty() || !total_ok;
+    wrong.then_some(Verdict::Roster {
+        missing,
+        extra,
+        printed: printed.len(),
+        counted,
     })
 }
 
@@ -99,8 +149,17 @@ pub enum Verdict {
     AllOk(u32),
     /// The L1 ran to its RESULT line with failures.
     Failed { ok: u32, fail: u32 },
-    /// Every printed check passed, but a [`REQUIRED`] check line never appeared.
-    Missing(&'static str),
+    /// Every printed check passed, but the checks printed are not exactly [`CHECKS`].
+    Roster {
+        /// Checks of [`CHECKS`] with no line.
+        missing: Vec<&'static str>,
+        /// Check lines not in [`CHECKS`], or printed again.
+        extra: Vec<String>,
+        /// Check lines printed.
+        printed: usize,
+        /// Checks the RESULT line counted.
+        counted: u32,
+    },
     /// The L1 panicked or took an unexpected interrupt (message line).
     Crashed(String),
     /// No exit before the deadline.
@@ -140,10 +199,7 @@ pub fn verdict(boot: &qemu::Boot) -> Verdict {
     match (status.code(), result, crash) {
         (_, _, Some(line)) if status.code() == Some(1) => Verdict::Crashed(line),
         (Some(0), Some((ok, 0)), None) if fails == 0 && ok > 0 => {
-            match missing_check(&boot.console) {
-                Some(name) => Verdict::Missing(name),
-                None => Verdict::AllOk(ok),
-            }
+            roster(&boot.console, ok).unwrap_or(Verdict::AllOk(ok))
         }
         (Some(0 | 1), Some((ok, fail)), None) => Verdict::Failed {
             ok,
@@ -203,8 +259,17 @@ pub fn build_and_boot(timeout: Duration) -> Result<String, String> {
         Verdict::Failed { ok, fail } => Err(format!(
             "{fail} check(s) FAILED ({ok} ok): see the FAIL lines above; {timing}"
         )),
-        Verdict::Missing(name) => Err(format!(
-            "the L1 passed every check it printed but never printed the check {name:?}"
+        Verdict::Roster {
+            missing,
+            extra,
+            printed,
+            counted,
+        } => Err(format!(
+            "the L1 passed every check it printed, but not the {} checks of \
+             xtask/src/pseries.rs CHECKS: missing {missing:?}, extra [{}], {printed} check \
+             lines printed, {counted} counted by its RESULT line",
+            CHECKS.len(),
+            extra.join(", ")
         )),
         Verdict::Crashed(line) => Err(format!("the L1 crashed: {line}")),
         Verdict::Hang => Err(format!(
@@ -366,23 +431,25 @@ mod tests {
         }
     }
 
-    /// A console with every required line, then `tail`.
-    fn all_required(tail: &str) -> String {
-        let mut s: String = REQUIRED.iter().map(|n| format!("ok   {n} x\n")).collect();
+    /// A console with a line for each of [`CHECKS`] (and a figure line), then `tail`.
+    fn all_checks(tail: &str) -> String {
+        let mut s: String = CHECKS.iter().map(|n| format!("ok   {n}: x\n")).collect();
+        s.push_str("figure L2 steady state cost: 35.6 % (design target < 1 %)\n");
         s.push_str(tail);
         s
     }
 
+    /// The RESULT line for `n` checks, all ok.
+    fn result(n: usize) -> String {
+        format!("RESULT: {n} ok, 0 FAIL (3 ms)\n")
+    }
+
     #[test]
     fn verdicts() {
-        let ok = &all_required("ok   a\nok   b\nRESULT: 12 ok, 0 FAIL (3 ms)\n");
-        assert_eq!(verdict(&boot(Some(0), ok)), Verdict::AllOk(12));
-        let short = "ok   a\nok   b\nRESULT: 2 ok, 0 FAIL (3 ms)\n";
-        assert_eq!(
-            verdict(&boot(Some(0), short)),
-            Verdict::Missing(REQUIRED[0])
-        );
-        let bad = "ok   a\nFAIL b\nRESULT: 1 ok, 1 FAIL (3 ms)\n";
+        let n = CHECKS.len();
+        let ok = &all_checks(&result(n));
+        assert_eq!(verdict(&boot(Some(0), ok)), Verdict::AllOk(n as u32));
+        let bad = "ok   a: x\nFAIL b: y\nRESULT: 1 ok, 1 FAIL (3 ms)\n";
         assert_eq!(
             verdict(&boot(Some(1), bad)),
             Verdict::Failed { ok: 1, fail: 1 }
@@ -402,6 +469,71 @@ mod tests {
             ..boot(None, ok)
         };
         assert!(matches!(verdict(&sig), Verdict::Abort(_)));
+    }
+
+    #[test]
+    fn names_are_unique_and_parse_back() {
+        for (i, name) in CHECKS.iter().enumerate() {
+            assert!(!name.contains(": "), "{name:?} holds the separator");
+            assert!(!CHECKS[..i].contains(name), "{name:?} twice");
+            let line = format!("ok   {name}: -> H_SUCCESS: with a colon\n");
+            assert_eq!(printed_checks(&line), [*name]);
+        }
+        assert_eq!(
+            printed_checks("FAIL DELETE\nfigure DELETE: 3\n"),
+            ["DELETE"]
+        );
+    }
+
+    #[test]
+    fn a_missing_check_fails_naming_it() {
+        let n = CHECKS.len();
+        let console = all_checks(&result(n)).replace("ok   L2 HISI: x\n", "");
+        let want = Verdict::Roster {
+            missing: vec!["L2 HISI"],
+            extra: vec![],
+            printed: n - 1,
+            counted: n as u32,
+        };
+        assert_eq!(verdict(&boot(Some(0), &console)), want);
+        let short = format!("ok   GET_CAPABILITIES: x\n{}", result(1));
+        let Verdict::Roster { missing, .. } = verdict(&boot(Some(0), &short)) else {
+            panic!("a boot with one check passed");
+        };
+        assert_eq!(missing, CHECKS[1..]);
+    }
+
+    #[test]
+    fn an_extra_or_repeated_check_fails_naming_it() {
+        let n = CHECKS.len();
+        let extra = all_checks(&format!("ok   L2 new thing: x\n{}", result(n + 1)));
+        let Verdict::Roster { missing, extra, .. } = verdict(&boot(Some(0), &extra)) else {
+            panic!("an extra check passed");
+        };
+        assert!(missing.is_empty());
+        assert_eq!(extra, ["\"L2 new thing\""]);
+        let again = all_checks(&format!("ok   CREATE: y\n{}", result(n + 1)));
+        let Verdict::Roster { extra, .. } = verdict(&boot(Some(0), &again)) else {
+            panic!("a repeated check passed");
+        };
+        assert_eq!(extra, ["\"CREATE\" (again)"]);
+    }
+
+    #[test]
+    fn the_result_line_must_count_every_check() {
+        let n = CHECKS.len();
+        for counted in [n - 1, n + 1] {
+            let console = all_checks(&result(counted));
+            assert_eq!(
+                verdict(&boot(Some(0), &console)),
+                Verdict::Roster {
+                    missing: vec![],
+                    extra: vec![],
+                    printed: n,
+                    counted: counted as u32,
+                }
+            );
+        }
     }
 
     #[test]

@@ -4,7 +4,7 @@
 //! | word | meaning | default |
 //! |---|---|---|
 //! | `vmm.ram=<MiB>` | L2 RAM | 256 |
-//! | `vmm.slice_ms=<ms>` | HDEC slice of each run | 10 |
+//! | `vmm.slice_ms=<ms>` | HDEC slice of each run (one vCPU and nothing else to schedule: long slices mean fewer exits, each of which flushes QEMU's TLB) | 100 |
 //! | `vmm.kernel=<addr>,<len>` | a raw ELF image in L1 memory (QEMU `-device loader,…,force-raw=on`) to load with the ELF loader instead of the image QEMU's `-kernel` placed | — |
 //! | `vmm.base=<gpa>` | where an `ET_DYN` image goes | 0x400000 |
 
@@ -51,7 +51,7 @@ impl Config {
     pub fn parse(cmdline: &str) -> Result<Self, BadOption> {
         let mut c = Config {
             ram_bytes: 256 << 20,
-            slice_ms: 10,
+            slice_ms: 100,
             raw_kernel: None,
             dyn_base: 0x40_0000,
             l2_cmdline: String::new(),
