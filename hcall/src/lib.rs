@@ -43,6 +43,7 @@ mod error;
 pub mod flags;
 pub mod generic;
 mod memory;
+pub mod msr;
 mod nested;
 pub mod opcode;
 mod profile;
@@ -53,6 +54,7 @@ mod sc1;
 #[cfg(feature = "sim")]
 pub mod sim;
 mod target;
+pub mod trap;
 
 pub use caps::{Capabilities, Mode};
 pub use counting::{CountingHcall, HcallCounts};

@@ -6,27 +6,8 @@ use papr_gsb::GuestStateId;
 use papr_mmu_radix::GuestRealAddr;
 use papr_vcpu_state::VcpuState;
 
-/// Trap vectors (`r4` after `H_GUEST_RUN_VCPU`).
-pub mod trap {
-    /// External interrupt (QEMU promotes it to 0xEA0; Linux still accepts it).
-    pub const EXTERNAL: u64 = 0x500;
-    /// Hypervisor decrementer: the run's HDEC_EXPIRY_TB was reached.
-    pub const HDEC: u64 = 0x980;
-    /// The L2 executed `sc 1` (an hcall); GPR3–12 are in the output.
-    pub const HCALL: u64 = 0xC00;
-    /// Hypervisor data storage interrupt: partition-scoped data fault.
-    pub const HDSI: u64 = 0xE00;
-    /// Hypervisor instruction storage interrupt: partition-scoped fetch fault.
-    pub const HISI: u64 = 0xE20;
-    /// Hypervisor emulation assistance (illegal or unsupported instruction).
-    pub const HEAI: u64 = 0xE40;
-    /// Hypervisor doorbell.
-    pub const DOORBELL: u64 = 0xE80;
-    /// Hypervisor virtualization interrupt (an external interrupt while in the L2).
-    pub const HVIRT: u64 = 0xEA0;
-    /// Hypervisor facility unavailable.
-    pub const HFAC: u64 = 0xF80;
-}
+/// Trap vectors (`r4` after `H_GUEST_RUN_VCPU`): papr-hcall's, re-exported.
+pub use papr_hcall::trap;
 
 /// HDSISR bits of a partition-scoped fault (as QEMU and POWER report them).
 pub mod hdsisr {

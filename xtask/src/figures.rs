@@ -39,6 +39,44 @@ impl Figures {
     }
 }
 
+/// The median of `values` (the upper one of the middle two for an even count); `None` when
+/// empty.
+fn median_of<T: Copy + PartialOrd>(mut values: Vec<T>) -> Option<T> {
+    values.sort_by(|a, b| a.partial_cmp(b).unwrap_or(std::cmp::Ordering::Equal));
+    values.get(values.len() / 2).copied()
+}
+
+impl Figures {
+    /// The per-figure median of repeated boots of one kind (each figure over the boots that
+    /// have it); `None` for no boot.
+    pub fn median(runs: &[Figures]) -> Option<Figures> {
+        if runs.is_empty() {
+            return None;
+        }
+        Some(Figures {
+            to_start: median_of(runs.iter().filter_map(|f| f.to_start).collect()),
+            to_exit: median_of(runs.iter().map(|f| f.to_exit).collect()).unwrap_or_default(),
+            uptime_start: median_of(runs.iter().filter_map(|f| f.uptime_start).collect()),
+            uptime_end: median_of(runs.iter().filter_map(|f| f.uptime_end).collect()),
+        })
+    }
+}
+
+/// `min..max s` of the time to `papr-init: start` over `runs`, for the table's footnote.
+pub fn spread(runs: &[Figures]) -> String {
+    let t: Vec<f64> = runs
+        .iter()
+        .filter_map(|f| f.to_start.map(|d| d.as_secs_f64()))
+        .collect();
+    let lo = t.iter().copied().fold(f64::INFINITY, f64::min);
+    let hi = t.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+    if t.is_empty() {
+        "-".into()
+    } else {
+        format!("{lo:.2}..{hi:.2} s")
+    }
+}
+
 /// The seconds on the line `<marker> uptime <s>`.
 pub fn uptime(console: &str, marker: &str) -> Option<f64> {
     console.lines().find_map(|l| {
@@ -163,6 +201,24 @@ pub fn table(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn medians_and_spread() {
+        let f = |t: u64, u: f64| Figures {
+            to_start: Some(Duration::from_millis(t)),
+            to_exit: Duration::from_millis(t * 3),
+            uptime_start: Some(u),
+            uptime_end: None,
+        };
+        let runs = [f(3000, 1.9), f(5000, 2.5), f(4000, 2.0)];
+        let m = Figures::median(&runs).unwrap();
+        assert_eq!(m.to_start, Some(Duration::from_millis(4000)));
+        assert_eq!(m.to_exit, Duration::from_millis(12000));
+        assert_eq!(m.uptime_start, Some(2.0));
+        assert_eq!(m.uptime_end, None);
+        assert_eq!(spread(&runs), "3.00..5.00 s");
+        assert!(Figures::median(&[]).is_none());
+    }
 
     #[test]
     fn uptimes_from_marker_lines() {

@@ -13,7 +13,7 @@
 //!   powerpc64).
 
 use crate::steps::{cargo, root, Report, PPC64LE};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// The library crates in dependency order, as (folder, package); the L2 platform library is
@@ -128,6 +128,7 @@ fn output(mut cmd: Command) -> Result<String, String> {
 /// registry overlaid on crates.io), so a file left out of a package, a path dependency
 /// without a version or a feature that only works in the workspace fails here.
 fn package(crates: &[&str], all_features: bool) -> Result<String, String> {
+    forget_unpacked(crates)?;
     let mut c = cargo();
     c.args(["package", "--locked", "--allow-dirty"]);
     if all_features {
@@ -151,6 +152,39 @@ fn package(crates: &[&str], all_features: bool) -> Result<String, String> {
     } else {
         Err(format!("no package file {}", missing.join(", ")))
     }
+}
+
+/// Removes cargo's unpacked copies of our own packages from `$CARGO_HOME/registry/src`.
+/// Cargo unpacks a `.crate` of the temporary registry once per version and reuses that copy
+/// while its version stays the same, so a package whose files changed since an earlier run
+/// (a new module, same version) would be verified against its stale copy. Cargo unpacks a
+/// missing copy again from the `.crate`.
+fn forget_unpacked(crates: &[&str]) -> Result<(), String> {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .ok_or("neither CARGO_HOME nor HOME is set")?;
+    let Ok(registries) = std::fs::read_dir(home.join("registry/src")) else {
+        return Ok(());
+    };
+    for registry in registries.flatten() {
+        let Ok(entries) = std::fs::read_dir(registry.path()) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            let ours = crates.iter().any(|p| {
+                name.strip_prefix(p)
+                    .and_then(|rest| rest.strip_prefix('-'))
+                    .is_some_and(|v| v.starts_with(|c: char| c.is_ascii_digit()))
+            });
+            if ours {
+                std::fs::remove_dir_all(e.path())
+                    .map_err(|err| format!("{}: {err}", e.path().display()))?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The version of workspace package `pkg` (from `cargo pkgid`).

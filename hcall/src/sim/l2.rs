@@ -8,16 +8,11 @@ use crate::memory::{L1RealAddr, RealMemory};
 use alloc::vec::Vec;
 use papr_gsb::{GsbBuilder, GuestStateId};
 
-/// Exit vector: HDEC expiry.
-pub const TRAP_HDEC: u64 = 0x980;
-/// Exit vector: `sc 1` from the L2.
-pub const TRAP_HCALL: u64 = 0xC00;
-/// Exit vector: hypervisor data storage interrupt.
-pub const TRAP_HDSI: u64 = 0xE00;
-/// Exit vector: hypervisor instruction storage interrupt.
-pub const TRAP_HISI: u64 = 0xE20;
-/// Exit vector: hypervisor emulation assistance.
-pub const TRAP_HEAI: u64 = 0xE40;
+/// Exit vectors under the names this module has always used; the values are
+/// [`crate::trap`]'s.
+pub use crate::trap::{
+    HCALL as TRAP_HCALL, HDEC as TRAP_HDEC, HDSI as TRAP_HDSI, HEAI as TRAP_HEAI, HISI as TRAP_HISI,
+};
 
 /// One step of an L2 vCPU's program.
 ///
@@ -289,7 +284,7 @@ fn step<M: RealMemory + ?Sized>(mem: &M, v: &mut Vcpu, pate0: u64, future: bool)
 /// Whether the L2 accesses memory little-endian (MSR\[LE\], bit 63 in IBM numbering):
 /// QEMU stores the low byte of an `std` first for an L2 with MSR = SF|RI|LE.
 fn little_endian(v: &Vcpu) -> bool {
-    v.reg(GuestStateId::MSR) & 1 != 0
+    v.reg(GuestStateId::MSR) & crate::msr::LE != 0
 }
 
 /// QEMU's store path: a page with a TLB entry from an earlier load or fetch in this run

@@ -60,13 +60,6 @@ pub use fetch::{
     L2Interrupt, ProcessTranslation, PROCESS_EA_BITS, REAL_MODE_MASK,
 };
 
-/// MSR\[SF\] (IBM bit 0): 64-bit mode.
-pub const MSR_SF: u64 = 1 << 63;
-/// MSR\[PR\] (IBM bit 49): problem state.
-pub const MSR_PR: u64 = 1 << 14;
-/// MSR\[IR\] (IBM bit 58): instruction relocation.
-pub const MSR_IR: u64 = 1 << 5;
-/// MSR\[DR\] (IBM bit 59): data relocation.
-pub const MSR_DR: u64 = 1 << 4;
-/// MSR\[LE\] (IBM bit 63): little-endian mode.
-pub const MSR_LE: u64 = 1;
+/// MSR bits under the names this module has always used; the values are
+/// [`msr`](crate::msr)'s (papr-hcall's).
+pub use papr_hcall::msr::{DR as MSR_DR, IR as MSR_IR, LE as MSR_LE, PR as MSR_PR, SF as MSR_SF};

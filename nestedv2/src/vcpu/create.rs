@@ -1,0 +1,129 @@
+//! Creating a vCPU: `H_GUEST_CREATE_VCPU` and the registration of its run buffers.
+
+use super::{
+    lpcr, Pending, Vcpu, DEFAULT_FAULT_REPEAT_LIMIT, DEFAULT_LOOP_LIMIT, DEFAULT_SLICE, INPUT_BYTES,
+};
+use crate::error::Error;
+use crate::guest::{Guest, PAGE};
+use crate::host::{Backend, Hv};
+use crate::stats::ExitStats;
+use papr_gsb::{BufferDescriptor, GsbBuilder, GuestStateId, Scope, Value};
+use papr_hcall::{GuestId, L1RealAddr, Target, VcpuId};
+use papr_mmu_radix::TableAlloc;
+use papr_vcpu_state::VcpuState;
+
+impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
+    /// Creates the next vCPU (ids in order, as QEMU requires) and sets it up for running:
+    /// `H_GUEST_CREATE_VCPU`; a guest-wide GET of RUN_OUTPUT_MIN_SIZE (0x0002); one
+    /// thread-wide SET of RUN_OUTPUT and RUN_INPUT (4 KiB pages each). The L2 starts at
+    /// `nia` with `msr` (e.g. `0x8000_0000_0000_0003`: 64-bit, real mode), LPCR
+    /// [`lpcr::DEFAULT`]; all three go out in the first run input with the HDEC expiry.
+    ///
+    /// If a step after the create fails, the pages go back; the vCPU id stays used in the
+    /// L0 until the guest is deleted.
+    ///
+    /// # Errors
+    /// [`Error::Hcall`], [`Error::OutOfPages`], [`Error::OutputBufferTooLarge`],
+    /// [`Error::Gsb`].
+    pub fn create_vcpu(&self, nia: u64, msr: u64) -> Result<Vcpu<'_, 'h, P, A>, Error> {
+        let host = self.host;
+        let gid = self.id();
+        let mut hv = host.hv.lock();
+        let id = VcpuId(hv.vcpus(gid).unwrap_or(0));
+        hv.create_vcpu(gid, id)?;
+        let input = host.alloc_page("run input")?;
+        let output = match host.alloc_page("run output") {
+            Ok(o) => o,
+            Err(e) => {
+                host.free_page(input);
+                return Err(e);
+            }
+        };
+        match register_buffers::<P>(&mut hv, gid, id, input, output) {
+            Ok(out_size) => {
+                drop(hv);
+                let mut state = VcpuState::new_zeroed();
+                state.set_nia(nia);
+                state.set_msr(msr);
+                state.set_lpcr(lpcr::DEFAULT);
+                Ok(Vcpu {
+                    guest: self,
+                    id,
+                    state,
+                    input,
+                    output,
+                    out_size,
+                    lpcr: lpcr::DEFAULT,
+                    slice: DEFAULT_SLICE,
+                    deadline: None,
+                    loop_limit: Some(DEFAULT_LOOP_LIMIT),
+                    fault_repeat_limit: Some(DEFAULT_FAULT_REPEAT_LIMIT),
+                    pending: Pending::None,
+                    dec_fix: None,
+                    stats: ExitStats::default(),
+                    input_buf: [0; INPUT_BYTES],
+                    output_buf: [0; PAGE as usize],
+                })
+            }
+            Err(e) => {
+                drop(hv);
+                host.free_page(input);
+                host.free_page(output);
+                Err(e)
+            }
+        }
+    }
+}
+
+/// GET 0x0002, then SET 0x0C01 + 0x0C00 (one buffer). Returns the output size registered.
+fn register_buffers<P: Backend>(
+    hv: &mut Hv<P>,
+    guest: GuestId,
+    vcpu: VcpuId,
+    input: L1RealAddr,
+    output: L1RealAddr,
+) -> Result<usize, Error> {
+    let mut req = [0u8; 16];
+    let mut b = GsbBuilder::new(&mut req)?;
+    b.put_request(GuestStateId::RUN_OUTPUT_MIN_SIZE)?;
+    let n = b.finish();
+    let target = Target {
+        scope: Scope::Guest,
+        guest,
+        vcpu,
+    };
+    let answer = hv.get_state(target, req.get_mut(..n).unwrap_or(&mut []), input)?;
+    let min = answer
+        .get(GuestStateId::RUN_OUTPUT_MIN_SIZE)
+        .and_then(|e| e.value().as_u64())
+        .ok_or(Error::MissingElement {
+            call: "H_GUEST_GET_STATE",
+            id: GuestStateId::RUN_OUTPUT_MIN_SIZE,
+        })?;
+    if min > PAGE {
+        return Err(Error::OutputBufferTooLarge { min, max: PAGE });
+    }
+    let mut buf = [0u8; 64];
+    let mut b = GsbBuilder::new(&mut buf)?;
+    b.put(
+        GuestStateId::RUN_OUTPUT,
+        Value::Buffer(BufferDescriptor {
+            address: output.0,
+            size: PAGE,
+        }),
+    )?;
+    b.put(
+        GuestStateId::RUN_INPUT,
+        Value::Buffer(BufferDescriptor {
+            address: input.0,
+            size: PAGE,
+        }),
+    )?;
+    let n = b.finish();
+    hv.set_state(
+        Target::thread(guest, vcpu),
+        buf.get(..n).unwrap_or(&[]),
+        input,
+    )?;
+    Ok(PAGE as usize)
+}

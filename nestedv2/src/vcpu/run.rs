@@ -1,0 +1,173 @@
+//! The run: `H_GUEST_RUN_VCPU` with the run input, the run output read back, the exit
+//! decoded (and an MMIO instruction fetched and decoded).
+
+use super::{Pending, Scratch, Vcpu, INPUT_BYTES, OUTPUT_FIRST_READ, RUN_MMIO_OPTIONS};
+use crate::clock::Clock;
+use crate::error::Error;
+use crate::exit::Exit;
+use crate::host::Backend;
+use crate::mmio;
+use papr_gsb::{GsidSet, GuestStateId};
+use papr_hcall::RealMemory;
+use papr_mmu_radix::{GuestRealAddr, TableAlloc};
+use papr_vcpu_state::{sets, HvSource};
+
+impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
+    fn expiry(&self, now: u64) -> Result<u64, Error> {
+        let mut expiry = now.saturating_add(self.slice);
+        if let Some(deadline) = self.deadline {
+            if now >= deadline {
+                return Err(Error::DeadlinePassed { now, deadline });
+            }
+            expiry = expiry.min(deadline);
+        }
+        Ok(expiry)
+    }
+
+    /// Runs the L2 once and returns why it stopped.
+    ///
+    /// 1. The HDEC expiry is set to `min(now + slice, deadline)` — always in the future; a
+    ///    run at or past the deadline is refused ([`Error::DeadlinePassed`]).
+    /// 2. Dirty guest-wide registers go out in one guest-wide SET (none in the steady
+    ///    state); dirty thread-wide registers and the HDEC expiry are packed into the run
+    ///    input buffer in L1 memory.
+    /// 3. `H_GUEST_RUN_VCPU`; on failure the flushed registers become dirty again.
+    /// 4. The output buffer is read and validated whole ([`VcpuState::apply_exit`](papr_vcpu_state::VcpuState::apply_exit)); a bad
+    ///    one is [`Error::State`] and nothing of it is kept (registers the run made stale
+    ///    are forgotten, dirty ones kept).
+    /// 5. The exit is decoded ([`Exit::decode`]); for MMIO, the instruction is read from L2
+    ///    memory (MSR\[IR\] = 0 only) and decoded, and for a store its source register is
+    ///    fetched (one GET).
+    ///
+    /// Hcalls: 1 (the run) for every exit but an MMIO store (2).
+    ///
+    /// # Errors
+    /// [`Error::DeadlinePassed`], [`Error::Hcall`], [`Error::State`], [`Error::Memory`],
+    /// [`Error::IncompleteExit`].
+    pub fn run(&mut self) -> Result<Exit, Error> {
+        let host = self.guest.host;
+        if self.dec_fix.is_some() {
+            self.dec_expiry()?;
+        }
+        let start = host.clock.now();
+        let expiry = self.expiry(start)?;
+        self.state.set_hdec_expiry_tb(expiry);
+        self.pending = Pending::None;
+        let mut hv = host.hv.lock();
+        let (gid, vid) = (self.guest.id(), self.id);
+        if !self.state.dirty().intersection(sets::GUEST_REGS).is_empty() {
+            let mut src = Scratch {
+                inner: HvSource::new(&mut hv, gid, vid, self.input),
+                cap: INPUT_BYTES,
+            };
+            self.state.flush_guest_wide(&mut src)?;
+        }
+        let n = self.state.flush(&mut self.input_buf)?;
+        if let Err(e) = host
+            .mem
+            .write(self.input, self.input_buf.get(..n).unwrap_or(&[]))
+        {
+            self.state.run_failed();
+            return Err(e.into());
+        }
+        let trap = match hv.run_vcpu(gid, vid) {
+            Ok(t) => t,
+            Err(e) => {
+                self.state.run_failed();
+                return Err(e.into());
+            }
+        };
+        drop(hv);
+        if host.quirks.dec_expiry_sign {
+            self.dec_fix = Some(host.clock.now());
+            self.state
+                .invalidate(GsidSet::EMPTY.with(GuestStateId::DEC_EXPIRY_TB));
+        }
+        if let Err(e) = self.take_output() {
+            // The run happened: what the L1 held before it is stale, its dirty state is not.
+            let stale = self
+                .state
+                .valid()
+                .difference(self.state.dirty())
+                .difference(self.state.in_flight())
+                .intersection(sets::THREAD_REGS);
+            self.state.invalidate(stale);
+            self.state.run_failed();
+            return Err(e);
+        }
+        let guest = self.guest;
+        let exit = Exit::decode(trap, &self.state, |gpa| guest.is_ram(gpa))?;
+        let exit = match exit {
+            Exit::Mmio {
+                gpa, is_write, nia, ..
+            } => self.decode_mmio(gpa, is_write, nia)?,
+            Exit::Hcall { .. } => {
+                self.pending = Pending::Hcall;
+                exit
+            }
+            other => other,
+        };
+        let end = host.clock.now();
+        self.stats.record(exit.kind(), end.saturating_sub(start), 0);
+        Ok(exit)
+    }
+
+    /// Reads the output buffer (a short first read, the whole buffer if needed) and applies it.
+    fn take_output(&mut self) -> Result<(), Error> {
+        let mem = &self.guest.host.mem;
+        let first = OUTPUT_FIRST_READ.min(self.out_size);
+        let head = self.output_buf.get_mut(..first).unwrap_or(&mut []);
+        mem.read(self.output, head)?;
+        match self.state.apply_exit(head) {
+            Ok(_) => Ok(()),
+            Err(_) if first < self.out_size => {
+                let all = self.output_buf.get_mut(..self.out_size).unwrap_or(&mut []);
+                mem.read(self.output, all)?;
+                self.state.apply_exit(all)?;
+                Ok(())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Fetches and decodes the instruction of an MMIO exit ([`mmio::begin`] with
+    /// [`RUN_MMIO_OPTIONS`]: real mode, or
+    /// through the L2's process table and the partition-scoped table), reading what the
+    /// completion needs in one batched GET (a store's source register; PIDR for a
+    /// user-space access). An instruction that cannot be fetched or decoded gives an
+    /// [`Exit::Mmio`] without `access`, for the VMM to decide; a failed fetch leaves its
+    /// [`FetchError`](mmio::FetchError) in `fetch_error`.
+    fn decode_mmio(&mut self, gpa: GuestRealAddr, is_write: bool, nia: u64) -> Result<Exit, Error> {
+        let guest = self.guest;
+        let mmu = guest.mmu();
+        let mem = &guest.host.mem;
+        let op = self
+            .with_source(|state, src| mmio::begin(state, src, mem, &mmu, gpa, RUN_MMIO_OPTIONS));
+        let (insn, op, fetch_error) = match op {
+            Ok(op) => (Some(op.insn.word), Some(op), None),
+            Err(mmio::MmioError::Unsupported(u)) => (Some(u.insn.word), None, None),
+            Err(mmio::MmioError::State(e)) => return Err(e.into()),
+            Err(mmio::MmioError::Fetch(f)) => (None, None, Some(f)),
+            Err(mmio::MmioError::ShortData { .. }) => (None, None, None),
+        };
+        self.pending = match op {
+            Some(op) => Pending::Mmio(op),
+            None => Pending::None,
+        };
+        Ok(Exit::Mmio {
+            gpa,
+            size: op.map(|o| o.access.size),
+            is_write,
+            data: op.and_then(|o| o.store_data().map(be_value)),
+            insn,
+            access: op.map(|o| o.access),
+            nia,
+            fetch_error,
+        })
+    }
+}
+
+/// Storage-order bytes as a big-endian number: the value convention of [`Exit::Mmio`].
+fn be_value(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0, |v, &b| (v << 8) | u64::from(b))
+}
