@@ -129,8 +129,11 @@ fn output(mut cmd: Command) -> Result<String, String> {
 /// without a version or a feature that only works in the workspace fails here.
 fn package(crates: &[&str], all_features: bool) -> Result<String, String> {
     forget_unpacked(crates)?;
+    let target = root().join("target/package-verify");
+    forget_built(&target)?;
     let mut c = cargo();
-    c.args(["package", "--locked", "--allow-dirty"]);
+    c.args(["package", "--locked", "--allow-dirty", "--target-dir"])
+        .arg(&target);
     if all_features {
         c.arg("--all-features");
     }
@@ -138,7 +141,7 @@ fn package(crates: &[&str], all_features: bool) -> Result<String, String> {
         c.args(["-p", p]);
     }
     status(c)?;
-    let dir = root().join("target/package");
+    let dir = target.join("package");
     let missing: Vec<String> = crates
         .iter()
         .filter_map(|p| {
@@ -181,6 +184,34 @@ fn forget_unpacked(crates: &[&str]) -> Result<(), String> {
             if ours {
                 std::fs::remove_dir_all(e.path())
                     .map_err(|err| format!("{}: {err}", e.path().display()))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Removes what the verification builds in `target` compiled of our own packages: cargo
+/// takes a registry package as immutable and would link the sibling `.crate`s of an earlier
+/// run (same version, other files) instead of building them again. Third-party
+/// dependencies stay built.
+fn forget_built(target: &Path) -> Result<(), String> {
+    for dir in ["debug/.fingerprint", "debug/deps", "debug/build"] {
+        let Ok(entries) = std::fs::read_dir(target.join(dir)) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name().to_string_lossy().into_owned();
+            if name.starts_with("papr-")
+                || name.starts_with("papr_")
+                || name.starts_with("libpapr_")
+            {
+                let p = e.path();
+                let r = if p.is_dir() {
+                    std::fs::remove_dir_all(&p)
+                } else {
+                    std::fs::remove_file(&p)
+                };
+                r.map_err(|err| format!("{}: {err}", p.display()))?;
             }
         }
     }
