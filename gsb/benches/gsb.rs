@@ -2,9 +2,15 @@
 //! `GsidSet::RUN_INPUT` set, 163 elements), measured against `memcpy` of the same bytes in
 //! the same run, with a heap allocation count.
 //!
+//! Two ways: per element (`GsbBuilder::put`, `Gsb::parse` + `Element::value`) and in bulk
+//! through the precomputed `GsbLayout` of the set (`build_from_slots` from a register file
+//! indexed by dense bit, `GsbLayout::parse` + `copy_to_slots` into such a file), the calls
+//! `papr-vcpu-state` makes for a full-state SET / GET.
+//!
 //! Prints (as `bench-figure:` lines, judged against `xtask/benches/support/targets.rs`) the
 //! build and parse bandwidth ÷ memcpy bandwidth (1.0 = as fast as copying the bytes) and
-//! the heap allocations counted over the timed build and parse loops.
+//! the heap allocations counted over the timed build and parse loops (both ways). A figure
+//! without a row in that table is printed for people only (no machine line).
 #![allow(
     missing_docs,
     clippy::unwrap_used,
@@ -13,7 +19,9 @@
 )]
 
 use criterion::{criterion_group, Criterion};
-use papr_gsb::{Gsb, GsbBuilder, GsidSet, GuestStateId, Policy, Value, ValueKind};
+use papr_gsb::{
+    Gsb, GsbBuilder, GsbLayout, GsidSet, GuestStateId, Policy, Value, ValueKind, GSID_COUNT,
+};
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -56,6 +64,35 @@ fn parse(bytes: &[u8], out: &mut [u128]) -> usize {
     g.len()
 }
 
+/// The full-state layout, computed at compile time.
+static FULL: GsbLayout = GsbLayout::new(GsidSet::RUN_INPUT);
+
+/// `state()` as a register file indexed by dense bit (as `papr-vcpu-state` keeps it).
+fn cache(st: &[(GuestStateId, Value)]) -> [u128; GSID_COUNT] {
+    let mut c = [0u128; GSID_COUNT];
+    for &(id, v) in st {
+        c[id.index().unwrap()] = match v {
+            Value::U32(v) => v as u128,
+            Value::U64(v) => v as u128,
+            Value::Vector(v) => v,
+            _ => 0,
+        };
+    }
+    c
+}
+
+fn bulk_build(buf: &mut [u8], slots: &[u128; GSID_COUNT]) -> usize {
+    FULL.build_from_slots(buf, slots).unwrap()
+}
+
+fn bulk_parse(bytes: &[u8], slots: &mut [u128; GSID_COUNT]) -> usize {
+    let g = FULL.parse(bytes, &Policy::EXACT).unwrap();
+    let g = g.layout().unwrap();
+    g.copy_to_slots(slots);
+    g.len()
+}
+
+/// Emits `figure` if `support/targets.rs` has a row for it; otherwise prints it for people.
 fn report(full: bool) {
     let st = state();
     let mut buf = vec![0u8; 4096];
@@ -75,20 +112,50 @@ fn report(full: bool) {
     let m = support::measure(batches, iters, |_| {
         black_box(&mut dst).copy_from_slice(black_box(&src));
     });
+    let regs = cache(&st);
+    let mut bulk_buf = vec![0u8; 4096];
+    assert_eq!(bulk_build(&mut bulk_buf, &regs), n);
+    assert_eq!(
+        bulk_buf[..n],
+        src[..],
+        "bulk build differs from the per-element build"
+    );
+    let mut into = [0u128; GSID_COUNT];
+    assert_eq!(bulk_parse(&src, &mut into), st.len());
+    assert_eq!(into, regs, "bulk parse differs from the per-element parse");
+    let bb = support::measure(batches, iters, |_| {
+        black_box(bulk_build(black_box(&mut bulk_buf), black_box(&regs)));
+    });
+    let bp = support::measure(batches, iters, |_| {
+        black_box(bulk_parse(black_box(&src), black_box(&mut into)));
+    });
     let (tb, tp, tm) = (b.per_call, p.per_call, m.per_call);
+    let (tbb, tbp) = (bb.per_call, bp.per_call);
     let mb = |t: Duration| n as f64 / t.as_secs_f64() / 1e6;
     println!("gsb full vCPU state: {} elements, {n} bytes", st.len());
-    for (name, t) in [("memcpy", tm), ("build", tb), ("parse", tp)] {
+    for (name, t) in [
+        ("memcpy", tm),
+        ("build", tb),
+        ("parse", tp),
+        ("bulk build", tbb),
+        ("bulk parse", tbp),
+    ] {
         println!(
-            "  {name:<6}: {:>8.1} ns  {:>9.0} MB/s",
+            "  {name:<10}: {:>8.1} ns  {:>9.0} MB/s",
             t.as_nanos() as f64,
             mb(t)
         );
     }
+    let ratio = |t: Duration| tm.as_secs_f64() / t.as_secs_f64();
     support::emit_all(&[
-        ("gsb.build_vs_memcpy", tm.as_secs_f64() / tb.as_secs_f64()),
-        ("gsb.parse_vs_memcpy", tm.as_secs_f64() / tp.as_secs_f64()),
-        ("gsb.allocs", (b.allocs + p.allocs) as f64),
+        ("gsb.build_vs_memcpy", ratio(tbb)),
+        ("gsb.parse_vs_memcpy", ratio(tbp)),
+        ("gsb.per_element_build_vs_memcpy", ratio(tb)),
+        ("gsb.per_element_parse_vs_memcpy", ratio(tp)),
+        (
+            "gsb.allocs",
+            (b.allocs + p.allocs + bb.allocs + bp.allocs) as f64,
+        ),
     ]);
 }
 
@@ -109,6 +176,14 @@ fn bench(c: &mut Criterion) {
     });
     g.bench_function("parse", |b| {
         b.iter(|| parse(black_box(&src), black_box(&mut out)))
+    });
+    let regs = cache(&st);
+    let mut into = [0u128; GSID_COUNT];
+    g.bench_function("bulk_build", |b| {
+        b.iter(|| bulk_build(black_box(&mut buf), black_box(&regs)))
+    });
+    g.bench_function("bulk_parse", |b| {
+        b.iter(|| bulk_parse(black_box(&src), black_box(&mut into)))
     });
     g.finish();
 }

@@ -15,7 +15,9 @@
 //! * [`GsbBuilder`] — writes elements into a caller's `&mut [u8]`, allocation-free;
 //! * [`Gsb`] — a zero-copy validating parser with a [`Policy`] for each side (an L1 reading
 //!   the L0's answers, an L0 reading an L1's requests);
-//! * [`GsidSet`] — a `const`-friendly id bitmap for valid/dirty tracking.
+//! * [`GsidSet`] — a `const`-friendly id bitmap for valid/dirty tracking;
+//! * [`GsbLayout`] — the precomputed wire layout of a fixed id set, for bulk build and
+//!   parse of whole buffers (full-state GET/SET) with the per-element parser as fallback.
 //!
 //! `#![no_std]` and needs no `alloc`. Fixed-layout big-endian values go through `zerocopy`'s
 //! alignment-1 `big_endian` types (no `unsafe` here, and no alignment assumptions about where
@@ -41,6 +43,10 @@ mod builder;
 mod counters;
 mod error;
 mod id;
+mod layout;
+mod layout_build;
+mod layout_gsb;
+mod layout_parse;
 mod parser;
 mod set;
 mod table;
@@ -50,6 +56,8 @@ pub use builder::{GsbBuilder, ELEMENT_HEADER_SIZE, HEADER_SIZE};
 pub use counters::HostCounters;
 pub use error::GsbError;
 pub use id::{Access, GsidInfo, GuestStateId, Restriction, Scope, ValueKind};
+pub use layout::{GsbLayout, LayoutEntry};
+pub use layout_gsb::{LayoutGsb, LayoutValues, Parsed};
 pub use parser::{Element, Elements, Gsb, Policy, Request};
 pub use set::{GsidSet, Iter as GsidSetIter};
 pub use table::{GSID_COUNT, TABLE};

@@ -108,6 +108,16 @@ pub struct Element<'a> {
 }
 
 impl<'a> Element<'a> {
+    /// An element whose header and value were checked by the caller.
+    pub(crate) fn validated(id: GuestStateId, index: u32, offset: usize, bytes: &'a [u8]) -> Self {
+        Self {
+            id,
+            index,
+            offset,
+            bytes,
+        }
+    }
+
     /// The raw big-endian value bytes.
     pub fn value_bytes(&self) -> &'a [u8] {
         self.bytes
@@ -153,7 +163,9 @@ impl<'a> Element<'a> {
 /// assert!(matches!(Gsb::parse(&bad, &Policy::EXACT), Err(GsbError::CountExceedsBuffer { count: 2, found: 1, .. })));
 /// # Ok::<(), GsbError>(())
 /// ```
-#[derive(Debug, Clone, Copy)]
+///
+/// Two `Gsb`s are equal when they hold the same bytes (and so the same elements).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Gsb<'a> {
     /// From the header to the end of the last element.
     bytes: &'a [u8],
@@ -191,6 +203,12 @@ fn raw_element(
 }
 
 impl<'a> Gsb<'a> {
+    /// A buffer of `count` elements in `bytes` (header to the end of the last element) that
+    /// the caller validated as [`parse`](Self::parse) would have.
+    pub(crate) fn validated(bytes: &'a [u8], count: u32) -> Self {
+        Self { bytes, count }
+    }
+
     /// Validates `bytes` against `policy`. On error nothing is returned, so a caller that
     /// applies elements only from an `Ok` buffer never applies half of a bad one.
     pub fn parse(bytes: &'a [u8], policy: &Policy) -> Result<Self, GsbError> {

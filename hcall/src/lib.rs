@@ -9,6 +9,8 @@
 //! * [`Hcall`] — one raw hcall (registers in, registers out), the mockable seam;
 //!   [`ContainedHcall`] marks the backends safe code may hold (models, mocks);
 //! * [`RealMemory`] — where GSBs live (L1 real addresses), [`Delay`] — how busy waits pass;
+//!   [`L1RealAddr`] and [`MemoryError`] are papr-mmu-radix's (one vocabulary from the radix
+//!   tree up), and every memory backend here is also a `papr_mmu_radix::TableMemory`;
 //! * [`NestedHv`] — the typed calls over any backend; [`generic`] — console, RTAS, endianness;
 //! * [`CountingHcall`] — counts hcalls, for benchmarks and tests that prove hcall budgets.
 //!

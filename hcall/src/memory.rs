@@ -1,72 +1,35 @@
 //! L1 real memory as the L0 sees it.
+//!
+//! The vocabulary ([`L1RealAddr`], [`MemoryError`], the `TableMemory` seam) is
+//! papr-mmu-radix's, re-exported: one address type and one error from the radix tree up to
+//! the hcalls. The concrete memories live here, once: [`IdentityMemory`] and `VmRealMemory`
+//! implement both [`RealMemory`] and `papr_mmu_radix::TableMemory`, the latter through the
+//! former's doubleword methods (one atomic compare-exchange implementation per backend).
 
-use core::fmt;
 use core::sync::atomic::{AtomicU64, Ordering};
 
-/// An L1 real address: what the L1 passes to the L0 in an hcall (`__pa()` in Linux).
-#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
-pub struct L1RealAddr(pub u64);
+pub use papr_mmu_radix::{L1RealAddr, MemoryError};
 
-impl L1RealAddr {
-    /// The raw address.
-    pub const fn raw(self) -> u64 {
-        self.0
-    }
-    /// `self + off`, or `None` on overflow.
-    pub const fn checked_add(self, off: u64) -> Option<Self> {
-        match self.0.checked_add(off) {
-            Some(v) => Some(Self(v)),
-            None => None,
-        }
-    }
-}
-
-impl fmt::Debug for L1RealAddr {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "L1RealAddr({:#x})", self.0)
-    }
-}
-
-/// Why L1 real memory could not be accessed. Every variant keeps the address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum MemoryError {
-    /// The range is not (wholly) L1 memory.
-    #[error("L1 real range {addr:#x}+{len:#x} is outside L1 memory")]
-    OutOfRange {
-        /// Start of the access.
-        addr: u64,
-        /// Its length.
-        len: u64,
-    },
-    /// A doubleword access ([`RealMemory::read_u64`], [`RealMemory::write_u64`],
-    /// [`RealMemory::compare_exchange_u64`]) at an address that is not 8-byte aligned.
-    #[error("L1 real address {addr:#x} is not aligned to {align} bytes")]
-    Misaligned {
-        /// The address.
-        addr: u64,
-        /// The alignment required.
-        align: u64,
-    },
-}
-
-/// The error of a doubleword access: misaligned addresses first.
-const fn check_aligned(addr: L1RealAddr) -> Result<(), MemoryError> {
-    if addr.0.is_multiple_of(8) {
-        Ok(())
-    } else {
-        Err(MemoryError::Misaligned {
-            addr: addr.0,
-            align: 8,
-        })
-    }
+/// The atomic compare-exchange of a big-endian doubleword shared with the L0 (`ldarx`/
+/// `stdcx.` on POWER): every backend another agent writes ends here.
+fn exchange_be(word: &AtomicU64, current: u64, new: u64) -> Result<u64, u64> {
+    word.compare_exchange(
+        current.to_be(),
+        new.to_be(),
+        Ordering::AcqRel,
+        Ordering::Acquire,
+    )
+    .map(u64::from_be)
+    .map_err(u64::from_be)
 }
 
 /// Reads and writes bytes at L1 real addresses: how buffers reach the L0.
 ///
 /// Backends: [`IdentityMemory`] (bare metal, where real = effective address), the
 /// vm-memory one (feature `vm-memory`: the hosted L1 and the software L0 share a
-/// `GuestMemory`), and `MockRealMemory` (feature `mock`).
+/// `GuestMemory`), and `MockRealMemory` (feature `mock`). Each of them (and a shared
+/// reference to each) is also a `papr_mmu_radix::TableMemory`, so a radix table lives in
+/// the same memory the L0 reads, through the same accesses.
 ///
 /// # Ranges handed to the L0
 /// [`NestedHv`](crate::NestedHv) hands the L0 only L1 ranges this backend accepts
@@ -120,7 +83,7 @@ pub trait RealMemory {
     /// # Errors
     /// [`MemoryError::Misaligned`], [`MemoryError::OutOfRange`].
     fn read_u64(&self, addr: L1RealAddr) -> Result<u64, MemoryError> {
-        check_aligned(addr)?;
+        MemoryError::check_doubleword(addr)?;
         let mut b = [0u8; 8];
         self.read(addr, &mut b)?;
         Ok(u64::from_be_bytes(b))
@@ -132,7 +95,7 @@ pub trait RealMemory {
     /// # Errors
     /// [`MemoryError::Misaligned`], [`MemoryError::OutOfRange`].
     fn write_u64(&self, addr: L1RealAddr, value: u64) -> Result<(), MemoryError> {
-        check_aligned(addr)?;
+        MemoryError::check_doubleword(addr)?;
         self.write(addr, &value.to_be_bytes())
     }
 
@@ -149,12 +112,9 @@ pub trait RealMemory {
         current: u64,
         new: u64,
     ) -> Result<Result<u64, u64>, MemoryError> {
-        let actual = self.read_u64(addr)?;
-        if actual != current {
-            return Ok(Err(actual));
-        }
-        self.write_u64(addr, new)?;
-        Ok(Ok(actual))
+        papr_mmu_radix::exchange_unshared(self.read_u64(addr)?, current, || {
+            self.write_u64(addr, new)
+        })
     }
 }
 
@@ -220,10 +180,10 @@ impl IdentityMemory {
 
     /// The doubleword at `addr` as an atomic (8-byte aligned, inside the range).
     fn atomic(&self, addr: L1RealAddr) -> Result<&AtomicU64, MemoryError> {
-        check_aligned(addr)?;
+        MemoryError::check_doubleword(addr)?;
         self.check(addr, 8)?;
         let p = addr.0 as usize as *mut u64;
-        // SAFETY: `check` put `addr..addr + 8` inside `start..end`, which `new`'s contract makes readable and writable at this pointer value for as long as `self` is used (the borrow of `self` bounds the reference); `check_aligned` made it 8-byte aligned; every access this backend makes to a doubleword it hands out is atomic, and the L0 is hardware to us.
+        // SAFETY: `check` put `addr..addr + 8` inside `start..end`, which `new`'s contract makes readable and writable at this pointer value for as long as `self` is used (the borrow of `self` bounds the reference); `MemoryError::check_doubleword` made it 8-byte aligned; every access this backend makes to a doubleword it hands out is atomic, and the L0 is hardware to us.
         Ok(unsafe { AtomicU64::from_ptr(p) })
     }
 }
@@ -270,16 +230,7 @@ impl RealMemory for IdentityMemory {
         current: u64,
         new: u64,
     ) -> Result<Result<u64, u64>, MemoryError> {
-        Ok(self
-            .atomic(addr)?
-            .compare_exchange(
-                current.to_be(),
-                new.to_be(),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
-            .map(u64::from_be)
-            .map_err(u64::from_be))
+        Ok(exchange_be(self.atomic(addr)?, current, new))
     }
 }
 
@@ -328,7 +279,7 @@ impl<M: vm_memory::GuestMemory> RealMemory for VmRealMemory<M> {
     }
     fn read_u64(&self, addr: L1RealAddr) -> Result<u64, MemoryError> {
         use vm_memory::Bytes;
-        check_aligned(addr)?;
+        MemoryError::check_doubleword(addr)?;
         self.0
             .load::<u64>(vm_memory::GuestAddress(addr.0), Ordering::Acquire)
             .map(u64::from_be)
@@ -336,7 +287,7 @@ impl<M: vm_memory::GuestMemory> RealMemory for VmRealMemory<M> {
     }
     fn write_u64(&self, addr: L1RealAddr, value: u64) -> Result<(), MemoryError> {
         use vm_memory::Bytes;
-        check_aligned(addr)?;
+        MemoryError::check_doubleword(addr)?;
         self.0
             .store(
                 value.to_be(),
@@ -352,7 +303,7 @@ impl<M: vm_memory::GuestMemory> RealMemory for VmRealMemory<M> {
         new: u64,
     ) -> Result<Result<u64, u64>, MemoryError> {
         use vm_memory::VolatileMemory;
-        check_aligned(addr)?;
+        MemoryError::check_doubleword(addr)?;
         let out = Self::out(addr, 8);
         let slice = self
             .0
@@ -366,17 +317,80 @@ impl<M: vm_memory::GuestMemory> RealMemory for VmRealMemory<M> {
             .and_then(Result::ok)
             .ok_or(out)?;
         let word = slice.get_atomic_ref::<AtomicU64>(0).map_err(|_| out)?;
-        Ok(word
-            .compare_exchange(
-                current.to_be(),
-                new.to_be(),
-                Ordering::AcqRel,
-                Ordering::Acquire,
-            )
-            .map(u64::from_be)
-            .map_err(u64::from_be))
+        Ok(exchange_be(word, current, new))
     }
 }
+
+/// `papr_mmu_radix::TableMemory` for a [`RealMemory`] backend: entries go through
+/// [`RealMemory::read_u64`], [`RealMemory::write_u64`] and
+/// [`RealMemory::compare_exchange_u64`] (single 8-byte accesses, an atomic compare-exchange in
+/// every backend another agent writes), zeroing through [`RealMemory::write`].
+macro_rules! table_memory_via_real_memory {
+    (impl $([$($generics:tt)*])? for $ty:ty) => {
+        impl$(<$($generics)*>)? papr_mmu_radix::TableMemory for $ty {
+            fn read_u64(&self, addr: L1RealAddr) -> Result<u64, MemoryError> {
+                RealMemory::read_u64(self, addr)
+            }
+            fn write_u64(&mut self, addr: L1RealAddr, value: u64) -> Result<(), MemoryError> {
+                RealMemory::write_u64(self, addr, value)
+            }
+            fn compare_exchange_u64(
+                &mut self,
+                addr: L1RealAddr,
+                current: u64,
+                new: u64,
+            ) -> Result<Result<u64, u64>, MemoryError> {
+                RealMemory::compare_exchange_u64(self, addr, current, new)
+            }
+            fn zero(&mut self, addr: L1RealAddr, len: u64) -> Result<(), MemoryError> {
+                zero_real(&*self, addr, len)
+            }
+        }
+    };
+}
+
+/// Zeroes `len` bytes (a multiple of 8) at the 8-byte aligned `addr` with byte writes of up
+/// to 512 bytes (table pages are zeroed before they are linked: nothing else accesses them).
+fn zero_real<M: RealMemory + ?Sized>(
+    mem: &M,
+    addr: L1RealAddr,
+    len: u64,
+) -> Result<(), MemoryError> {
+    const ZEROES: [u8; 512] = [0; 512];
+    MemoryError::check_doubleword(addr)?;
+    if !len.is_multiple_of(8) {
+        return Err(MemoryError::Misaligned {
+            addr: addr.raw().wrapping_add(len),
+            align: 8,
+        });
+    }
+    mem.check_range(addr, len)?;
+    let mut off = 0u64;
+    while off < len {
+        let n = (len - off).min(ZEROES.len() as u64);
+        let at = addr.wrapping_add(off);
+        // `n` is at most 512.
+        #[allow(clippy::cast_possible_truncation)]
+        let chunk = ZEROES.get(..n as usize).ok_or(MemoryError::OutOfRange {
+            addr: at.raw(),
+            len: n,
+        })?;
+        mem.write(at, chunk)?;
+        off += n;
+    }
+    Ok(())
+}
+
+table_memory_via_real_memory!(impl for IdentityMemory);
+table_memory_via_real_memory!(impl ['a] for &'a IdentityMemory);
+#[cfg(feature = "vm-memory")]
+table_memory_via_real_memory!(impl [M: vm_memory::GuestMemory] for VmRealMemory<M>);
+#[cfg(feature = "vm-memory")]
+table_memory_via_real_memory!(impl ['a, M: vm_memory::GuestMemory] for &'a VmRealMemory<M>);
+#[cfg(any(test, feature = "mock"))]
+table_memory_via_real_memory!(impl for MockRealMemory);
+#[cfg(any(test, feature = "mock"))]
+table_memory_via_real_memory!(impl ['a] for &'a MockRealMemory);
 
 #[cfg(test)]
 #[path = "memory_tests.rs"]

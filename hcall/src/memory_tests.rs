@@ -183,3 +183,179 @@ fn compare_exchange_never_loses_a_concurrent_set() {
     assert!(flips > 0);
     assert_eq!(seen, sets, "every C bit the L0 set was seen exactly once");
 }
+
+/// The radix table lives in `IdentityMemory` through `TableMemory`: entries are big-endian
+/// in memory, and a table page outside the window is refused with its address.
+#[test]
+fn identity_memory_holds_a_radix_table() {
+    use papr_mmu_radix::{GuestRealAddr, Perms, PoolAlloc, RadixError, RadixTable, TableMemory};
+    const POOL: u64 = 0x1_0000 + 4 * 0x1000;
+    let backing: Vec<AtomicU64> = (0..(POOL + 0x1_0000) / 8)
+        .map(|_| AtomicU64::new(0))
+        .collect();
+    let start = backing.as_ptr() as u64;
+    let base = (start + 0xFFFF) & !0xFFFF;
+    // SAFETY: the window lies inside `backing`, which outlives `mem` and the table and is accessed only atomically (through `mem`) while they live.
+    let mem = unsafe { IdentityMemory::new(base, base + POOL) };
+    let alloc = PoolAlloc::<1>::new(L1RealAddr(base), POOL).unwrap();
+    let mut t = RadixTable::new(&mem, alloc).unwrap();
+    t.map(
+        GuestRealAddr(0),
+        L1RealAddr(0x4000_0000),
+        0x1000,
+        Perms::RWX,
+    )
+    .unwrap();
+    let tr = t.translate(GuestRealAddr(0x10)).unwrap().unwrap();
+    assert_eq!(tr.l1_ra, L1RealAddr(0x4000_0010));
+    let mut b = [0u8; 8];
+    RealMemory::read(&mem, tr.entry_addr, &mut b).unwrap();
+    assert_eq!(u64::from_be_bytes(b), tr.pte.raw());
+    // Errors keep the address, whichever trait reports them.
+    let mut m = mem;
+    assert_eq!(
+        TableMemory::zero(&mut m, L1RealAddr(base + 4), 8),
+        Err(MemoryError::Misaligned {
+            addr: base + 4,
+            align: 8
+        })
+    );
+    assert_eq!(
+        TableMemory::zero(&mut m, L1RealAddr(base + POOL - 8), 16),
+        Err(MemoryError::OutOfRange {
+            addr: base + POOL - 8,
+            len: 16
+        })
+    );
+    // A pool outside the window: the root cannot be zeroed.
+    let far = PoolAlloc::<1>::new(L1RealAddr(base + 0x2_0000), 0x1_0000).unwrap();
+    assert!(matches!(
+        RadixTable::new(&mem, far),
+        Err(RadixError::Memory(MemoryError::OutOfRange { .. }))
+    ));
+}
+
+/// The same through vm-memory (not under Miri: `GuestMemoryMmap` maps memory).
+#[cfg(all(feature = "vm-memory", not(miri)))]
+#[test]
+fn vm_real_memory_holds_a_radix_table() {
+    use papr_mmu_radix::{GuestRealAddr, Perms, PoolAlloc, RadixError, RadixTable, TableMemory};
+    use vm_memory::{GuestAddress, GuestMemoryMmap};
+    let gm = GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(0x200_0000), 0x4_0000)]).unwrap();
+    let mem = VmRealMemory(gm);
+    let pool = PoolAlloc::<1>::new(L1RealAddr(0x200_0000), 0x4_0000).unwrap();
+    let mut t = RadixTable::new(mem.clone(), pool).unwrap();
+    t.map(
+        GuestRealAddr(0x20_0000),
+        L1RealAddr(0x4000_0000),
+        0x20_0000,
+        Perms::RW,
+    )
+    .unwrap();
+    let tr = t.translate(GuestRealAddr(0x20_0008)).unwrap().unwrap();
+    assert_eq!(RealMemory::read_u64(&mem, tr.entry_addr), Ok(tr.pte.raw()));
+    let mut m = mem.clone();
+    assert_eq!(
+        TableMemory::compare_exchange_u64(&mut m, tr.entry_addr, 1, 2),
+        Ok(Err(tr.pte.raw()))
+    );
+    // Table pages outside the guest memory: refused, with the address.
+    let far = PoolAlloc::<1>::new(L1RealAddr(0x300_0000), 0x2_0000).unwrap();
+    assert!(matches!(
+        RadixTable::new(&mem, far),
+        Err(RadixError::Memory(MemoryError::OutOfRange {
+            addr: 0x300_0000,
+            ..
+        }))
+    ));
+}
+
+/// R/C updates are atomic through the table: an "L0" thread sets C in live leaves (one
+/// atomic OR, as PowerVM's hardware walk does) while the L1 protects pages and harvests
+/// the dirty log through `IdentityMemory`. Every C the L0 sets must be harvested exactly
+/// once (moved from papr-mmu-radix's `tests/rc_race.rs` with the backend; runs under Miri).
+#[test]
+fn harvest_and_protect_never_lose_a_c_bit_set_concurrently() {
+    use papr_mmu_radix::{GuestRealAddr, NoInvalidate, Perms, PoolAlloc, RadixTable};
+    const PAGE: u64 = 0x1000;
+    const PAGES: u64 = 4;
+    const POOL: u64 = 0x1_0000 + 4 * PAGE;
+    let rounds: u64 = if cfg!(miri) { 6 } else { 50_000 };
+    let words = usize::try_from((POOL + 0x1_0000) / 8).unwrap();
+    let backing: Arc<Vec<AtomicU64>> = Arc::new((0..words).map(|_| AtomicU64::new(0)).collect());
+    let start = backing.as_ptr() as u64;
+    let base = (start + 0xFFFF) & !0xFFFF;
+    // SAFETY: the window lies inside `backing`, which lives (in the Arc) until both threads are joined; every access to it while the L0 thread runs, by the table here and by that thread, is atomic.
+    let mem = unsafe { IdentityMemory::new(base, base + POOL) };
+    let alloc = PoolAlloc::<1>::new(L1RealAddr(base), POOL).unwrap();
+    let mut t = RadixTable::new(mem, alloc).unwrap();
+    t.map(
+        GuestRealAddr(0),
+        L1RealAddr(0x4000_0000),
+        PAGES * PAGE,
+        Perms::R,
+    )
+    .unwrap();
+    let entries: Vec<u64> = (0..PAGES)
+        .map(|p| {
+            t.translate(GuestRealAddr(p * PAGE))
+                .unwrap()
+                .unwrap()
+                .entry_addr
+                .0
+        })
+        .collect();
+    let done = Arc::new(AtomicBool::new(false));
+    let go = Arc::new(Barrier::new(2));
+    let l0 = {
+        let (backing, done, go) = (Arc::clone(&backing), Arc::clone(&done), Arc::clone(&go));
+        let entries = entries.clone();
+        std::thread::spawn(move || {
+            go.wait();
+            let mut sets = std::vec![0u64; entries.len()];
+            for _ in 0..rounds {
+                for (i, &e) in entries.iter().enumerate() {
+                    let index = usize::try_from((e - backing.as_ptr() as u64) / 8).unwrap();
+                    let before = backing[index].fetch_or(C_BIT.to_be(), Ordering::AcqRel);
+                    if before & C_BIT.to_be() == 0 {
+                        sets[i] += 1;
+                    }
+                }
+                std::thread::yield_now();
+            }
+            done.store(true, Ordering::Release);
+            sets
+        })
+    };
+    let mut harvested = std::vec![0u64; entries.len()];
+    let mut bitmap = [0u64; 1];
+    go.wait();
+    loop {
+        let finished = done.load(Ordering::Acquire);
+        // Rewrites every leaf (R <-> RX): a compare-exchange per entry.
+        t.protect(GuestRealAddr(0), PAGES * PAGE, Perms::RX, &mut NoInvalidate)
+            .unwrap();
+        t.protect(GuestRealAddr(0), PAGES * PAGE, Perms::R, &mut NoInvalidate)
+            .unwrap();
+        t.harvest_dirty(
+            GuestRealAddr(0),
+            PAGES * PAGE,
+            &mut bitmap,
+            true,
+            &mut NoInvalidate,
+        )
+        .unwrap();
+        for (i, h) in harvested.iter_mut().enumerate() {
+            *h += (bitmap[0] >> i) & 1;
+        }
+        if finished {
+            break;
+        }
+    }
+    let sets = l0.join().unwrap();
+    assert_eq!(
+        harvested, sets,
+        "every C the L0 set was harvested exactly once"
+    );
+    assert!(sets.iter().all(|&n| n > 0));
+}

@@ -12,7 +12,9 @@ use crate::raw::{ContainedHcall, Hcall, HcallOutput, HCALL_ARGS};
 use crate::rc::ReturnCode;
 use crate::target::{GuestId, Target, VcpuId};
 use alloc::collections::BTreeMap;
-use papr_gsb::{Gsb, GuestStateId, Policy, Request, Scope, Value};
+use papr_gsb::{Gsb, GsidSet, GuestStateId, Policy, Request, Scope, Value};
+
+mod answer;
 
 /// Bytes of a VPA the L0 may write (Linux's `struct lppaca`, 1 KiB).
 pub const VPA_BYTES: u64 = 0x400;
@@ -461,6 +463,14 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
     /// `H_GUEST_GET_STATE`: `gsb` holds a request (ids and sizes: build it with
     /// `GsbBuilder::put_request`); it is written to L1 memory at `at`, the L0 fills in the
     /// values, and the answer is read back into `gsb` and parsed as untrusted input.
+    ///
+    /// The answer is written over the request, so the request's values go out poisoned
+    /// (their bytes in `gsb` are ignored). An answer value that still reads as the poison
+    /// is asked again once, with the opposite poison in its place, and is the register's
+    /// value only if it reads as the first poison again (one more hcall, only then). An
+    /// answer the L0 did not write, or wrote only in part, is [`HcallError::BadAnswer`]
+    /// naming the first id left unwritten, never the request read back as values. QEMU's
+    /// no-op ids (MMCR3, SIER2, SIER3, WORT), which it leaves untouched, are not checked.
     pub fn get_state<'b>(
         &mut self,
         target: Target,
@@ -469,20 +479,58 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
     ) -> Result<Gsb<'b>, HcallError> {
         const CALL: &str = "H_GUEST_GET_STATE";
         self.check_request(CALL, &target, gsb, Request::Get)?;
-        self.mem
-            .write(at, gsb)
-            .map_err(|source| HcallError::Memory { call: CALL, source })?;
+        let checked = answer::checked_ids(gsb);
+        answer::poison(gsb, &checked, answer::FIRST);
         let asked = Gsb::parse(gsb, &Policy::STRUCTURE)
             .map(|g| (g.ids(), g.len()))
             .map_err(|source| HcallError::Buffer { call: CALL, source })?;
+        self.exchange(&target, gsb, at)?;
+        let suspect = answer::still(gsb, &checked, answer::FIRST);
+        if !suspect.is_empty() {
+            Self::checked(&target, gsb, asked)?;
+            answer::poison(gsb, &suspect, answer::SECOND);
+            self.exchange(&target, gsb, at)?;
+            let confirmed = answer::still(gsb, &suspect, answer::FIRST);
+            if let Some(id) = suspect.difference(confirmed).iter().next() {
+                return Err(HcallError::BadAnswer {
+                    call: CALL,
+                    what: "an answer that left unwritten (its request read back) the value of id",
+                    value: u64::from(id.0),
+                });
+            }
+        }
+        Self::checked(&target, gsb, asked)
+    }
+
+    /// One GET of the request in `gsb`: written to `at`, answered, read back into `gsb`.
+    fn exchange(
+        &mut self,
+        target: &Target,
+        gsb: &mut [u8],
+        at: L1RealAddr,
+    ) -> Result<(), HcallError> {
+        const CALL: &str = "H_GUEST_GET_STATE";
+        self.mem
+            .write(at, gsb)
+            .map_err(|source| HcallError::Memory { call: CALL, source })?;
         self.call(
             opcode::H_GUEST_GET_STATE,
-            Self::state_args(&target, at, gsb.len()),
+            Self::state_args(target, at, gsb.len()),
             Retry::Spinning,
         )?;
         self.mem
             .read(at, gsb)
-            .map_err(|source| HcallError::Memory { call: CALL, source })?;
+            .map_err(|source| HcallError::Memory { call: CALL, source })
+    }
+
+    /// The answer in `gsb`, parsed as untrusted input and checked to hold exactly the ids
+    /// of the request (`asked`: its ids and element count).
+    fn checked<'b>(
+        target: &Target,
+        gsb: &'b [u8],
+        asked: (GsidSet, usize),
+    ) -> Result<Gsb<'b>, HcallError> {
+        const CALL: &str = "H_GUEST_GET_STATE";
         let answer = Gsb::parse(gsb, &Policy::l1_answer(target.scope))
             .map_err(|source| HcallError::Buffer { call: CALL, source })?;
         // The L0 fills values in place: it must answer exactly the ids asked for.

@@ -227,13 +227,18 @@ fn truncated_get_answer_is_a_typed_error() {
     assert!(matches!(e, HcallError::Buffer { .. }), "{e:?}");
     l0.inject(H_GUEST_GET_STATE, 2, Injection::TruncateOutput { keep: 8 });
     let mut req = gsb(|b| b.put_request(Id::RUN_OUTPUT_MIN_SIZE).unwrap());
-    let ans = hv
+    let e = hv
         .get_state(Target::guest(g), &mut req, L1RealAddr(SCRATCH))
-        .unwrap();
-    // Only the header and element header came back: the value is the request's zeros.
+        .unwrap_err();
+    // Only the header and element header came back: the value is the request's poison,
+    // not a value of 0 (asked again, the L0 answers 0x80: the first answer was unwritten).
     assert_eq!(
-        ans.get(Id::RUN_OUTPUT_MIN_SIZE).unwrap().value().as_u64(),
-        Some(0)
+        e,
+        HcallError::BadAnswer {
+            call: "H_GUEST_GET_STATE",
+            what: "an answer that left unwritten (its request read back) the value of id",
+            value: 0x0002,
+        }
     );
 }
 

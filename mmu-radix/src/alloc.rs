@@ -177,7 +177,21 @@ impl<const WORDS: usize> PoolAlloc<WORDS> {
             .filter(|&p| (p..p + ROOT_PAGES).all(|q| !self.is_used(q)))
     }
 
-    fn alloc_dir(&mut self) -> Option<L1RealAddr> {
+    /// A free 4 KiB page (4 KiB aligned), or `None` when the pool is full. The same pages
+    /// serve as directory tables ([`TableSize::Dir`]) and, for crates above, as plain L1
+    /// pages (papr-nestedv2's run buffers) — one bitmap, one implementation.
+    ///
+    /// ```
+    /// use papr_mmu_radix::{L1RealAddr, PoolAlloc};
+    /// let mut pool = PoolAlloc::<1>::new(L1RealAddr(0x10_0000), 0x2000).unwrap();
+    /// let a = pool.alloc_page().unwrap();
+    /// let b = pool.alloc_page().unwrap();
+    /// assert_eq!((a, b), (L1RealAddr(0x10_0000), L1RealAddr(0x10_1000)));
+    /// assert_eq!(pool.alloc_page(), None);
+    /// pool.free_page(a);
+    /// assert_eq!(pool.free_pages(), 1);
+    /// ```
+    pub fn alloc_page(&mut self) -> Option<L1RealAddr> {
         for k in 0..WORDS {
             let i = (self.hint + k) % WORDS;
             let w = *self.used.get(i)?;
@@ -189,6 +203,18 @@ impl<const WORDS: usize> PoolAlloc<WORDS> {
             }
         }
         None
+    }
+
+    /// Returns a 4 KiB page from [`PoolAlloc::alloc_page`]; an address the pool does not own
+    /// (or a misaligned one) is ignored, as is a double free.
+    pub fn free_page(&mut self, addr: L1RealAddr) {
+        self.free(addr, TableSize::Dir);
+    }
+
+    /// Free 4 KiB pages.
+    #[must_use]
+    pub const fn free_pages(&self) -> usize {
+        self.free_pages
     }
 
     fn alloc_root(&mut self) -> Option<L1RealAddr> {
@@ -210,7 +236,7 @@ impl<const WORDS: usize> PoolAlloc<WORDS> {
 impl<const WORDS: usize> TableAlloc for PoolAlloc<WORDS> {
     fn alloc(&mut self, size: TableSize) -> Option<L1RealAddr> {
         match size {
-            TableSize::Dir => self.alloc_dir(),
+            TableSize::Dir => self.alloc_page(),
             TableSize::Root => self.alloc_root(),
         }
     }

@@ -127,10 +127,17 @@ mod tests {
             size: 0x20_0000,
         };
         assert!(e.to_string().contains("0x2000"));
-        let e: RadixError = MemoryError {
-            addr: L1RealAddr(0x42),
+        let e: RadixError = MemoryError::OutOfRange {
+            addr: L1RealAddr(0x42).raw(),
+            len: 8,
         }
         .into();
         assert!(e.to_string().contains("0x42"));
+        let e: RadixError = MemoryError::Misaligned {
+            addr: 0x43,
+            align: 8,
+        }
+        .into();
+        assert!(e.to_string().contains("0x43"));
     }
 }

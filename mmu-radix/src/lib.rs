@@ -31,8 +31,10 @@
 //! through three seams, each mockable with the `mock` feature (`MockTableMemory`,
 //! `MockTableAlloc`, `MockInvalidate`):
 //! - [`TableMemory`] — read/write a big-endian doubleword at an L1 real address. Backends:
-//!   [`SliceMemory`] (safe), [`IdentityMemory`] (bare metal, `unsafe` constructor) and
-//!   `VmMemory` (feature `vm-memory`).
+//!   [`SliceMemory`] (safe) here; the L1 memories (`IdentityMemory` for bare metal,
+//!   `VmRealMemory` over vm-memory) live in `papr-hcall`, which implements this trait for
+//!   them. [`MemoryError`] and [`L1RealAddr`] are the one memory vocabulary of the papr
+//!   crates: `papr-hcall` re-exports them.
 //! - [`TableAlloc`] — 64 KiB root and 4 KiB table pages. Backend: [`PoolAlloc`], a heap-free
 //!   bitmap allocator over an L1 range.
 //! - [`Invalidate`] — told which guest real ranges became stale (and when to drop the
@@ -59,6 +61,7 @@
 //! write-protect pages ([`RadixTable::protect`]); [`RadixTable::harvest_dirty`] is an
 //! optimisation for L0s that keep C.
 #![no_std]
+#![forbid(unsafe_code)]
 
 #[cfg(any(test, feature = "mock"))]
 extern crate std;
@@ -79,17 +82,14 @@ pub use addr::{GuestRealAddr, L1RealAddr, GPA_BITS, GPA_LIMIT, L1_RA_LIMIT};
 #[cfg(any(test, feature = "mock"))]
 pub use alloc::MockTableAlloc;
 pub use alloc::{PoolAlloc, TableAlloc, TableSize};
-pub use backends::identity::IdentityMemory;
 pub use backends::slice::SliceMemory;
-#[cfg(feature = "vm-memory")]
-pub use backends::vm_memory::VmMemory;
 pub use error::RadixError;
 #[cfg(any(test, feature = "mock"))]
 pub use invalidate::MockInvalidate;
 pub use invalidate::{Invalidate, NoInvalidate};
 #[cfg(any(test, feature = "mock"))]
 pub use memory::MockTableMemory;
-pub use memory::{MemoryError, TableMemory};
+pub use memory::{exchange_unshared, MemoryError, TableMemory};
 pub use pate::{PagetableValue, Pate, ProcessTableValue, Prte};
 pub use pde::{entry_span, level_index, Pde, LEVELS, LEVEL_NLS, LEVEL_SHIFT};
 pub use pte::{Attr, PageSize, Perms, Pte};

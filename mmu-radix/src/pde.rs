@@ -73,6 +73,19 @@ impl Pde {
         Self(PTE_VALID | (next.0 & PDE_NLB_MASK) | (nls as u64 & PDE_NLS_MASK))
     }
 
+    /// A valid PDE of a **process-scoped** tree (the L2's own tables, which an L1 may build
+    /// in L2 RAM): the same encoding, but `next` is an L2 guest real address.
+    ///
+    /// ```
+    /// use papr_mmu_radix::{GuestRealAddr, L1RealAddr, Pde};
+    /// let pde = Pde::new_process(GuestRealAddr(0x3000), 9);
+    /// assert_eq!(pde, Pde::new(L1RealAddr(0x3000), 9));
+    /// ```
+    #[must_use]
+    pub const fn new_process(next: GuestRealAddr, nls: u32) -> Self {
+        Self::new(L1RealAddr(next.0), nls)
+    }
+
     /// The raw value.
     #[must_use]
     pub const fn raw(self) -> u64 {

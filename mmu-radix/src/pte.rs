@@ -4,7 +4,7 @@
 
 use core::ops::{BitOr, BitOrAssign};
 
-use crate::addr::L1RealAddr;
+use crate::addr::{GuestRealAddr, L1RealAddr};
 
 /// Bit 63: the entry is valid (`_PAGE_PRESENT`).
 pub const PTE_VALID: u64 = 1 << 63;
@@ -258,6 +258,42 @@ impl Pte {
     #[must_use]
     pub const fn new(rpn: L1RealAddr, perms: Perms, attr: Attr) -> Self {
         Self(PTE_VALID | PTE_LEAF | (rpn.0 & PTE_RPN_WRITE_MASK) | attr.bits() | perms.bits())
+    }
+
+    /// A valid leaf of a **process-scoped** tree (the L2's own tables): the same encoding,
+    /// but `rpn` is an L2 guest real address. Add [`with_privileged`](Self::with_privileged)
+    /// for a kernel-only page.
+    ///
+    /// ```
+    /// use papr_mmu_radix::{Attr, GuestRealAddr, Perms, Pte};
+    /// // Linux's kernel RAM leaf: V L R C privileged read write exec.
+    /// let pte = Pte::new_process(GuestRealAddr(0x20_0000), Perms::RWX, Attr::Normal)
+    ///     .with_rc(true, true)
+    ///     .with_privileged(true);
+    /// assert_eq!(pte.raw(), 0xC000_0000_0020_018F);
+    /// assert!(pte.is_privileged());
+    /// ```
+    #[must_use]
+    pub const fn new_process(rpn: GuestRealAddr, perms: Perms, attr: Attr) -> Self {
+        Self::new(L1RealAddr(rpn.0), perms, attr)
+    }
+
+    /// The same entry with EAA\[privileged\] (bit 3) set or clear: a privileged page is
+    /// not accessible to problem state (process-scoped trees; partition-scoped leaves keep
+    /// it clear).
+    #[must_use]
+    pub const fn with_privileged(self, privileged: bool) -> Self {
+        if privileged {
+            Self(self.0 | PTE_EAA_PRIV)
+        } else {
+            Self(self.0 & !PTE_EAA_PRIV)
+        }
+    }
+
+    /// EAA\[privileged\]: the page is kernel-only.
+    #[must_use]
+    pub const fn is_privileged(self) -> bool {
+        self.0 & PTE_EAA_PRIV != 0
     }
 
     /// The same entry with R and C set as given.

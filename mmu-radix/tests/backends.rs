@@ -1,5 +1,7 @@
-//! The same tree through every `TableMemory` backend, checked by the independent walker,
-//! and invalidation as a VMM's H_RPT_INVALIDATE wrapper would see it.
+//! The tree through this crate's `TableMemory` backend, checked by the independent walker,
+//! and invalidation as a VMM's H_RPT_INVALIDATE wrapper would see it. (The L1 memories,
+//! `IdentityMemory` and `VmRealMemory`, live in papr-hcall and are tested there, including
+//! the R/C race against `harvest_dirty`.)
 
 // Test code: helpers outside #[test] fns may unwrap, index and panic.
 #![allow(
@@ -79,43 +81,4 @@ fn slice_backend() {
     let mut rpt = Rpt::default();
     t.unmap(GuestRealAddr(0), 1 << 30, &mut rpt).unwrap();
     assert_eq!(rpt.0, [(0x3, 0x1, 0, 4 * K4), (0x5, u64::MAX, 0, u64::MAX)]);
-}
-
-#[test]
-fn identity_backend() {
-    // A heap buffer stands in for identity-mapped L1 memory: its address is its "real" one.
-    let mut buf = vec![0u64; 0x5_0000 / 8];
-    let start = buf.as_mut_ptr() as u64;
-    let base = (start + 0xFFFF) & !0xFFFF;
-    let root;
-    {
-        // SAFETY: the window lies inside `buf`, which outlives the table, and `buf` is not
-        // touched through any Rust reference until the table is dropped.
-        let mem = unsafe { IdentityMemory::new(L1RealAddr(base), 0x4_0000) };
-        let pool = PoolAlloc::<1>::new(L1RealAddr(base), 0x4_0000).unwrap();
-        let mut t = RadixTable::new(mem, pool).unwrap();
-        let rpt = exercise(&mut t);
-        assert_eq!(rpt.0[..], EXPECTED[..3]);
-        root = t.root().raw();
-    }
-    let bytes: Vec<u8> = buf.iter().flat_map(|w| w.to_ne_bytes()).collect();
-    check_image(&bytes, start, root);
-}
-
-#[cfg(feature = "vm-memory")]
-#[test]
-fn vm_memory_backend() {
-    use vm_memory::{Bytes, GuestAddress, GuestMemoryMmap};
-    let gm = GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(0x200_0000), 0x4_0000)]).unwrap();
-    let pool = PoolAlloc::<1>::new(L1RealAddr(0x200_0000), 0x4_0000).unwrap();
-    let mut t = RadixTable::new(VmMemory::new(&gm), pool).unwrap();
-    let rpt = exercise(&mut t);
-    assert_eq!(rpt.0[..], EXPECTED[..3]);
-    let mut bytes = vec![0u8; 0x4_0000];
-    gm.read_slice(&mut bytes, GuestAddress(0x200_0000)).unwrap();
-    check_image(&bytes, 0x200_0000, t.root().raw());
-    // An allocator handing out pages outside the guest memory: the map fails cleanly.
-    let pool = PoolAlloc::<1>::new(L1RealAddr(0x300_0000), 0x2_0000).unwrap();
-    let r = RadixTable::new(VmMemory::new(&gm), pool);
-    assert!(matches!(r, Err(RadixError::Memory(_))));
 }

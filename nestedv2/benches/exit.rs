@@ -42,10 +42,13 @@ mod support;
 /// What the store's source register (GPR6) holds, as the fake L0 answers its GET.
 const STORE_VALUE: u128 = 0xFFFF_1234;
 
-/// An L0 that answers at once: RUN returns the trap in `trap` (its output buffer is
-/// prepared in memory beforehand), GET_STATE fills the request in place.
+/// An L0 that answers at once: RUN writes the prepared output buffer `out` at `out_at`
+/// (fresh on every exit, as QEMU does: the L1 poisons it before each run) and returns the
+/// trap in `trap`; GET_STATE fills the request in place.
 struct ReplayL0 {
     trap: Cell<u64>,
+    out: RefCell<Vec<u8>>,
+    out_at: Cell<u64>,
     mem: VecMemory,
 }
 impl Hcall for ReplayL0 {
@@ -53,9 +56,15 @@ impl Hcall for ReplayL0 {
         match op {
             opcode::H_GUEST_GET_CAPABILITIES => HcallOutput::ok(0x6000_0000_0000_0000),
             opcode::H_GUEST_CREATE => HcallOutput::ok(1),
-            opcode::H_GUEST_RUN_VCPU => HcallOutput::ok(self.trap.get()),
+            opcode::H_GUEST_RUN_VCPU => {
+                let out = self.out.borrow();
+                match self.mem.write(L1RealAddr(self.out_at.get()), &out) {
+                    Ok(()) => HcallOutput::ok(self.trap.get()),
+                    Err(_) => HcallOutput::rc(-4),
+                }
+            }
             opcode::H_GUEST_GET_STATE => {
-                let mut buf = [0u8; 4096];
+                let mut buf = [0u8; 512]; // the L1's GETs here are small
                 let Some(gsb) = buf.get_mut(..args[4] as usize) else {
                     return HcallOutput::rc(-4);
                 };
@@ -111,6 +120,16 @@ impl RealMemory for VecMemory {
     }
 }
 
+/// The radix tables live in the same memory, through the `RealMemory` doubleword methods.
+impl papr_mmu_radix::TableMemory for VecMemory {
+    fn read_u64(&self, a: L1RealAddr) -> Result<u64, MemoryError> {
+        RealMemory::read_u64(self, a)
+    }
+    fn write_u64(&mut self, a: L1RealAddr, v: u64) -> Result<(), MemoryError> {
+        RealMemory::write_u64(self, a, v)
+    }
+}
+
 /// The backend of the timed host; the counted one differs in its L0 and clock.
 type Replay = (
     CountingHcall<ReplayL0>,
@@ -160,11 +179,11 @@ fn memory() -> VecMemory {
 }
 
 fn pages() -> PoolAlloc<4> {
-    PoolAlloc::<4>::new(papr_mmu_radix::L1RealAddr(0x10_0000), 0x10_0000).unwrap()
+    PoolAlloc::<4>::new(L1RealAddr(0x10_0000), 0x10_0000).unwrap()
 }
 
 fn guest<P: papr_nestedv2::Backend>(host: &NestedHost<P>) -> Guest<'_, P, PoolAlloc<8>> {
-    let tables = PoolAlloc::<8>::new(papr_mmu_radix::L1RealAddr(0x20_0000), 0x20_0000).unwrap();
+    let tables = PoolAlloc::<8>::new(L1RealAddr(0x20_0000), 0x20_0000).unwrap();
     let mut g = Guest::create(host, tables).unwrap();
     g.add_ram(GuestRealAddr(0), L1RealAddr(RAM_L1), 0x100_0000)
         .unwrap();
@@ -176,6 +195,8 @@ fn host() -> (Host, VecMemory) {
     let mem = memory();
     let l0 = ReplayL0 {
         trap: Cell::new(0xC00),
+        out: RefCell::new(vec![0, 0, 0, 0]),
+        out_at: Cell::new(0),
         mem: mem.clone(),
     };
     let hv = NestedHv::new(CountingHcall::new(l0), mem.clone(), NoDelay);
@@ -189,9 +210,9 @@ fn set_trap(host: &Host, kind: u64) {
     host.with_hv(|hv| hv.hcall().inner().trap.set(kind & !1));
 }
 
-/// Writes the output buffer of `kind` into the vCPU's output page (once: the fake L0
-/// never changes it) and the MMIO instructions into L2 RAM.
-fn prepare(vcpu: &V<'_, '_>, mem: &VecMemory, kind: u64) {
+/// Has the fake L0 write the output buffer of `kind` into the vCPU's output page at every
+/// run, and writes the MMIO instructions into L2 RAM.
+fn prepare(host: &Host, vcpu: &V<'_, '_>, mem: &VecMemory, kind: u64) {
     let mut out = [0u8; 128];
     let mut b = GsbBuilder::new(&mut out).unwrap();
     let mmio = |b: &mut GsbBuilder<'_>, gpa: u64, hdsisr: u32, nia: u64| {
@@ -213,7 +234,11 @@ fn prepare(vcpu: &V<'_, '_>, mem: &VecMemory, kind: u64) {
         _ => {}
     }
     let n = b.finish();
-    mem.write(vcpu.buffers().1, &out[..n]).unwrap();
+    host.with_hv(|hv| {
+        let l0 = hv.hcall().inner();
+        *l0.out.borrow_mut() = out[..n].to_vec();
+        l0.out_at.set(vcpu.buffers().1 .0);
+    });
     mem.write(L1RealAddr(RAM_L1 + 0x100), &LWZ.to_le_bytes())
         .unwrap();
     mem.write(L1RealAddr(RAM_L1 + 0x200), &STW.to_le_bytes())
@@ -305,7 +330,7 @@ fn report(full: bool) {
         let g = guest(&host);
         let mut vcpu = g.create_vcpu(0, MSR0).unwrap();
         set_trap(&host, kind);
-        prepare(&vcpu, &mem, kind);
+        prepare(&host, &vcpu, &mem, kind);
         let first = one_exit(&mut vcpu); // the first run carries the initial registers
         if kind == 0xE01 {
             // GPR6 = 0xFFFF1234 (from the GET) stored by a little-endian L2: 34 12 FF FF.
@@ -358,7 +383,7 @@ fn bench(c: &mut Criterion) {
     let mut vcpu = g.create_vcpu(0, MSR0).unwrap();
     for (_, kind, name) in KINDS {
         set_trap(&host, kind);
-        prepare(&vcpu, &mem, kind);
+        prepare(&host, &vcpu, &mem, kind);
         one_exit(&mut vcpu);
         c.bench_function(name, |b| b.iter(|| one_exit(black_box(&mut vcpu))));
     }

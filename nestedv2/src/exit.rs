@@ -258,9 +258,20 @@ impl Exit {
         };
         Ok(match trap {
             trap::HCALL => {
+                // Constant ids: their dense indices fold at compile time.
+                const ARGS: [GuestStateId; 9] = [
+                    GuestStateId::GPR4,
+                    GuestStateId::GPR5,
+                    GuestStateId::GPR6,
+                    GuestStateId::GPR7,
+                    GuestStateId::GPR8,
+                    GuestStateId::GPR9,
+                    GuestStateId::GPR10,
+                    GuestStateId::GPR11,
+                    GuestStateId::GPR12,
+                ];
                 let mut args = [0u64; 9];
-                for (n, a) in (4u8..=12).zip(args.iter_mut()) {
-                    let id = GuestStateId::gpr(n).unwrap_or_default();
+                for (a, id) in args.iter_mut().zip(ARGS) {
                     *a = need(id)?;
                 }
                 Exit::Hcall {

@@ -8,78 +8,15 @@ use core::fmt;
 use papr_gsb::{GsbBuilder, GuestStateId, PartitionTable, ProcessTable, Value};
 use papr_hcall::{GuestId, L1RealAddr, MemoryError, RealMemory, Target};
 use papr_mmu_radix::{
-    GuestRealAddr, Perms, ProcessTableValue, RadixError, RadixTable, TableAlloc, TableMemory,
-    GPA_LIMIT,
+    GuestRealAddr, Perms, ProcessTableValue, RadixError, RadixTable, TableAlloc, GPA_LIMIT,
 };
 use spin::Mutex;
 
+mod table;
+pub use table::GuestTable;
+
 /// 4 KiB.
 pub(crate) const PAGE: u64 = 0x1000;
-
-/// [`TableMemory`] over a [`RealMemory`]: the guest's radix table lives in L1 memory the L0
-/// reads through the same backend as the run buffers; the MMIO instruction fetch walks it
-/// through the same type.
-///
-/// Entries go through [`RealMemory::read_u64`], [`RealMemory::write_u64`] and
-/// [`RealMemory::compare_exchange_u64`]: single 8-byte accesses, and an atomic
-/// compare-exchange in every backend another agent writes (`IdentityMemory`,
-/// `VmRealMemory`). So on an L0 that sets R/C itself (PowerVM), [`RadixTable::set_rc`],
-/// [`RadixTable::protect`] and [`RadixTable::harvest_dirty`] never lose a C bit the L0
-/// sets meanwhile. Memory errors keep the address of the entry.
-///
-/// ```
-/// use papr_hcall::{RealMemory, L1RealAddr};
-/// use papr_mmu_radix::TableMemory;
-/// use papr_nestedv2::RealTableMemory;
-/// struct Ram(std::cell::RefCell<Vec<u8>>);
-/// impl RealMemory for Ram {
-///     fn read(&self, a: L1RealAddr, b: &mut [u8]) -> Result<(), papr_hcall::MemoryError> {
-///         b.copy_from_slice(&self.0.borrow()[a.0 as usize..][..b.len()]); Ok(())
-///     }
-///     fn write(&self, a: L1RealAddr, d: &[u8]) -> Result<(), papr_hcall::MemoryError> {
-///         self.0.borrow_mut()[a.0 as usize..][..d.len()].copy_from_slice(d); Ok(())
-///     }
-/// }
-/// let ram = Ram(std::cell::RefCell::new(vec![0; 64]));
-/// let mut t = RealTableMemory(&ram);
-/// t.write_u64(papr_mmu_radix::L1RealAddr(8), 0xC000_0000_0000_0187).unwrap();
-/// assert_eq!(ram.0.borrow()[8], 0xC0);
-/// assert_eq!(t.read_u64(papr_mmu_radix::L1RealAddr(8)).unwrap(), 0xC000_0000_0000_0187);
-/// assert_eq!(t.compare_exchange_u64(papr_mmu_radix::L1RealAddr(8), 1, 2).unwrap(),
-///            Err(0xC000_0000_0000_0187));
-/// ```
-#[derive(Debug, Clone)]
-pub struct RealTableMemory<M>(pub M);
-
-impl<M: RealMemory> TableMemory for RealTableMemory<M> {
-    fn read_u64(
-        &self,
-        addr: papr_mmu_radix::L1RealAddr,
-    ) -> Result<u64, papr_mmu_radix::MemoryError> {
-        self.0
-            .read_u64(L1RealAddr(addr.0))
-            .map_err(|_| papr_mmu_radix::MemoryError { addr })
-    }
-    fn write_u64(
-        &mut self,
-        addr: papr_mmu_radix::L1RealAddr,
-        value: u64,
-    ) -> Result<(), papr_mmu_radix::MemoryError> {
-        self.0
-            .write_u64(L1RealAddr(addr.0), value)
-            .map_err(|_| papr_mmu_radix::MemoryError { addr })
-    }
-    fn compare_exchange_u64(
-        &mut self,
-        addr: papr_mmu_radix::L1RealAddr,
-        current: u64,
-        new: u64,
-    ) -> Result<Result<u64, u64>, papr_mmu_radix::MemoryError> {
-        self.0
-            .compare_exchange_u64(L1RealAddr(addr.0), current, new)
-            .map_err(|_| papr_mmu_radix::MemoryError { addr })
-    }
-}
 
 /// A range of L2 RAM: guest real addresses `gpa..gpa+len` backed by L1 real addresses
 /// `l1..l1+len`.
@@ -120,8 +57,9 @@ pub enum LogicalPvr {
     Unset,
 }
 
-/// The guest's partition-scoped table.
-pub(crate) type Table<P, A> = RadixTable<RealTableMemory<<P as Backend>::Memory>, A>;
+/// A guest's partition-scoped table: it lives in the host's L1 memory, written through the
+/// same backend (and the same atomic accesses) the L0 reads it with.
+pub type GuestRadixTable<P, A> = RadixTable<<P as Backend>::Memory, A>;
 
 /// One L2 guest: created in the L0 with `H_GUEST_CREATE`, given a logical PVR for the
 /// negotiated mode and a partition-scoped radix table (registered with one guest-wide
@@ -137,7 +75,7 @@ pub(crate) type Table<P, A> = RadixTable<RealTableMemory<<P as Backend>::Memory>
 pub struct Guest<'h, P: Backend, A: TableAlloc> {
     pub(crate) host: &'h NestedHost<P>,
     id: GuestId,
-    pub(crate) table: Mutex<Table<P, A>>,
+    pub(crate) table: Mutex<GuestRadixTable<P, A>>,
     process_table: Mutex<Option<ProcessTableValue>>,
     ram: Vec<RamRegion>,
     deleted: bool,
@@ -198,8 +136,8 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
         id: GuestId,
         tables: A,
         pvr: LogicalPvr,
-    ) -> Result<Table<P, A>, Error> {
-        let table = RadixTable::new(RealTableMemory(host.mem.clone()), tables)?;
+    ) -> Result<GuestRadixTable<P, A>, Error> {
+        let table = RadixTable::new(host.mem.clone(), tables)?;
         let [root, ea_bits, root_size] = table.pagetable_value().to_u64s();
         let mut buf = [0u8; 64];
         let mut b = GsbBuilder::new(&mut buf)?;
@@ -345,11 +283,7 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
         let Some(l1) = region.l1_of(page) else {
             return Ok(false);
         };
-        match self
-            .table
-            .lock()
-            .map(page, papr_mmu_radix::L1RealAddr(l1.0), PAGE, Perms::RWX)
-        {
+        match self.table.lock().map(page, l1, PAGE, Perms::RWX) {
             Ok(()) | Err(RadixError::Overlap { .. }) => Ok(true),
             Err(e) => Err(e.into()),
         }
@@ -362,14 +296,47 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
     pub fn map_all_ram(&self) -> Result<(), Error> {
         let mut t = self.table.lock();
         for r in &self.ram {
-            t.map(r.gpa, papr_mmu_radix::L1RealAddr(r.l1.0), r.len, Perms::RWX)?;
+            t.map(r.gpa, r.l1, r.len, Perms::RWX)?;
         }
         Ok(())
     }
 
-    /// Runs `f` on the guest's radix table (locked): protect pages for dirty logging,
-    /// translate, unmap.
-    pub fn with_table<R>(&self, f: impl FnOnce(&mut Table<P, A>) -> R) -> R {
+    /// Maps `len` bytes of RAM at `gpa` with `perms` (the largest leaves alignment allows),
+    /// to the L1 memory backing them: the range must lie inside one RAM region.
+    ///
+    /// # Errors
+    /// [`Error::NotRam`]; [`Error::Radix`] (e.g. `Overlap`, misaligned, out of table pages).
+    pub fn map_ram(&self, gpa: GuestRealAddr, len: u64, perms: Perms) -> Result<(), Error> {
+        let l1 = self.ram_l1(gpa, len)?;
+        self.table.lock().map(gpa, l1, len, perms)?;
+        Ok(())
+    }
+
+    /// Runs `f` on the guest's radix table (locked), through a [`GuestTable`]: translate,
+    /// protect pages for dirty logging, harvest, unmap — but not map, which goes through
+    /// [`Guest::map_ram`], [`Guest::fault_in`] or [`Guest::map_all_ram`] so that every entry
+    /// points at this guest's RAM.
+    pub fn with_table<R>(&self, f: impl FnOnce(&mut GuestTable<'_, P, A>) -> R) -> R {
+        let mut t = self.table.lock();
+        f(&mut GuestTable::new(&mut t))
+    }
+
+    /// Runs `f` on the raw radix table (locked), `map` included.
+    ///
+    /// ```compile_fail,E0133
+    /// # use papr_mmu_radix::TableAlloc;
+    /// # use papr_nestedv2::{Backend, Guest};
+    /// fn raw<P: Backend, A: TableAlloc>(g: &Guest<'_, P, A>) -> usize {
+    ///     g.with_table_mut(|t| t.dir_pages()) // error[E0133]: call to unsafe function
+    /// }
+    /// ```
+    ///
+    /// # Safety
+    /// Every entry `f` makes or changes must point at L1 memory the L0 may let this L2 read
+    /// and write (and execute): RAM of this guest, or memory set aside for it that holds no
+    /// Rust object and nothing of the L1's own. The L0 (and through it the L2) accesses
+    /// whatever the table points at.
+    pub unsafe fn with_table_mut<R>(&self, f: impl FnOnce(&mut GuestRadixTable<P, A>) -> R) -> R {
         f(&mut self.table.lock())
     }
 
@@ -389,7 +356,7 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
                 len: buf.len() as u64,
             }));
         }
-        self.host.mem.read(L1RealAddr(t.l1_ra.0), buf)?;
+        self.host.mem.read(t.l1_ra, buf)?;
         Ok(true)
     }
 

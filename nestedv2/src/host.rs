@@ -3,33 +3,82 @@
 use crate::clock::Clock;
 use crate::error::Error;
 use core::fmt;
-use papr_hcall::{Capabilities, Delay, Hcall, Mode, Negotiated, NestedHv, RealMemory};
-use papr_mmu_radix::{TableAlloc, TableSize};
+use papr_hcall::{Capabilities, Delay, Hcall, L1RealAddr, Mode, Negotiated, NestedHv, RealMemory};
+use papr_mmu_radix::{PoolAlloc, TableMemory};
 use spin::Mutex;
+
+/// Where the 4 KiB L1 pages for run buffers and setup scratch come from (the
+/// [`Backend::Pages`] seam; mockable as `MockPageAlloc` with feature `mock`). The pages are
+/// handed to the L0 (`H_GUEST_RUN_VCPU` input/output buffers, `H_GUEST_SET_STATE`
+/// buffers), so they must lie in L1 memory the host's [`RealMemory`] accepts.
+///
+/// The implementation is [`PoolAlloc`]'s: run-buffer pages and directory tables are the
+/// same 4 KiB pages, so one bitmap allocator serves both seams (its
+/// [`alloc_page`](PoolAlloc::alloc_page)/[`free_page`](PoolAlloc::free_page)) instead of a
+/// second copy of the bitmap code here. Give the host and each guest's table their own pools
+/// (as the examples do), or implement this trait over any other page source.
+///
+/// ```
+/// use papr_mmu_radix::{L1RealAddr, PoolAlloc};
+/// use papr_nestedv2::PageAlloc;
+/// let mut pages = PoolAlloc::<1>::new(L1RealAddr(0x10_0000), 0x2000).unwrap();
+/// let a = PageAlloc::alloc_page(&mut pages).unwrap();
+/// assert!(a.is_aligned(0x1000));
+/// PageAlloc::free_page(&mut pages, a);
+/// assert_eq!(pages.free_pages(), 2);
+/// ```
+#[cfg_attr(any(test, feature = "mock"), mockall::automock)]
+pub trait PageAlloc {
+    /// A free 4 KiB page, 4 KiB aligned, or `None` when exhausted.
+    fn alloc_page(&mut self) -> Option<L1RealAddr>;
+
+    /// Returns a page from [`PageAlloc::alloc_page`].
+    fn free_page(&mut self, page: L1RealAddr);
+}
+
+impl<const WORDS: usize> PageAlloc for PoolAlloc<WORDS> {
+    fn alloc_page(&mut self) -> Option<L1RealAddr> {
+        PoolAlloc::alloc_page(self)
+    }
+    fn free_page(&mut self, page: L1RealAddr) {
+        PoolAlloc::free_page(self, page);
+    }
+}
+
+impl<T: PageAlloc + ?Sized> PageAlloc for &mut T {
+    fn alloc_page(&mut self) -> Option<L1RealAddr> {
+        (**self).alloc_page()
+    }
+    fn free_page(&mut self, page: L1RealAddr) {
+        (**self).free_page(page);
+    }
+}
 
 /// The types a [`NestedHost`] is built from, bundled so that `Guest` and `Vcpu` carry one
 /// parameter instead of five. Implemented for the tuple `(H, M, D, C, B)`.
 ///
-/// * `Hcall`, `Memory`, `Delay` — the [`NestedHv`] backends (`Memory` must be `Clone`: the
-///   run loop reads L2 instructions and writes radix tables through its own copy; every
-///   backend here is a handle: `IdentityMemory`, `VmRealMemory<GuestMemoryMmap>`, `&T`);
+/// * `Hcall`, `Memory`, `Delay` — the [`NestedHv`] backends. `Memory` is also each
+///   guest's [`TableMemory`] (the radix table lives in the memory the L0 reads, through the
+///   same atomic accesses) and must be `Clone`: the run loop reads L2 instructions and each
+///   table writes entries through its own copy; every backend is a handle:
+///   `IdentityMemory`, `VmRealMemory<GuestMemoryMmap>`, `&IdentityMemory`, `&MockRealMemory`;
 /// * `Clock` — the timebase ([`Clock`]);
-/// * `Pages` — where 4 KiB L1 pages for run buffers and setup scratch come from (any
-///   [`TableAlloc`], e.g. `papr_mmu_radix::PoolAlloc`; only [`TableSize::Dir`] is asked for).
+/// * `Pages` — where 4 KiB L1 pages for run buffers and setup scratch come from
+///   ([`PageAlloc`], e.g. `papr_mmu_radix::PoolAlloc`).
 pub trait Backend {
     /// The hcall seam.
     type Hcall: Hcall;
-    /// L1 real memory as the L0 sees it.
-    type Memory: RealMemory + Clone;
+    /// L1 real memory as the L0 sees it, which also holds the guests' radix tables.
+    type Memory: RealMemory + TableMemory + Clone;
     /// Busy-wait policy.
     type Delay: Delay;
     /// The timebase.
     type Clock: Clock;
     /// L1 page allocator for run buffers.
-    type Pages: TableAlloc;
+    type Pages: PageAlloc;
 }
 
-impl<H: Hcall, M: RealMemory + Clone, D: Delay, C: Clock, B: TableAlloc> Backend
+impl<H: Hcall, M: RealMemory + TableMemory + Clone, D: Delay, C: Clock, B: PageAlloc> Backend
     for (H, M, D, C, B)
 {
     type Hcall = H;
@@ -65,7 +114,7 @@ pub type Hv<P> = NestedHv<<P as Backend>::Hcall, <P as Backend>::Memory, <P as B
 /// h.expect_hcall().withf(|&op, a| op == opcode::H_GUEST_SET_CAPABILITIES && a[1] == 0x6000_0000_0000_0000)
 ///     .return_const(HcallOutput::ok(0));
 /// let mem = MockRealMemory::new();
-/// let pages = PoolAlloc::<1>::new(papr_mmu_radix::L1RealAddr(0x10_0000), 0x1_0000).unwrap();
+/// let pages = PoolAlloc::<1>::new(L1RealAddr(0x10_0000), 0x1_0000).unwrap();
 /// let host = NestedHost::negotiate(NestedHv::new(h, &mem, NoDelay), ManualClock::new(0), pages,
 ///     Capabilities::MODES)?;
 /// assert_eq!(host.mode(), Mode::Power10);
@@ -122,10 +171,10 @@ impl<P: Backend> fmt::Debug for NestedHost<P> {
 impl<H, M, D, C, B> NestedHost<(H, M, D, C, B)>
 where
     H: Hcall,
-    M: RealMemory + Clone,
+    M: RealMemory + TableMemory + Clone,
     D: Delay,
     C: Clock,
-    B: TableAlloc,
+    B: PageAlloc,
 {
     /// `H_GUEST_GET_CAPABILITIES`, then `H_GUEST_SET_CAPABILITIES` of the modes both the L0
     /// and `supported` have (as Linux does); L2s run in the highest of them.
@@ -199,17 +248,15 @@ impl<P: Backend> NestedHost<P> {
     }
 
     /// A 4 KiB L1 page for `what`.
-    pub(crate) fn alloc_page(&self, what: &'static str) -> Result<papr_hcall::L1RealAddr, Error> {
+    pub(crate) fn alloc_page(&self, what: &'static str) -> Result<L1RealAddr, Error> {
         self.pages
             .lock()
-            .alloc(TableSize::Dir)
-            .map(|a| papr_hcall::L1RealAddr(a.0))
+            .alloc_page()
             .ok_or(Error::OutOfPages { what })
     }
 
-    pub(crate) fn free_page(&self, at: papr_hcall::L1RealAddr) {
-        self.pages
-            .lock()
-            .free(papr_mmu_radix::L1RealAddr(at.0), TableSize::Dir);
+    /// Returns a page from [`NestedHost::alloc_page`].
+    pub(crate) fn free_page(&self, at: L1RealAddr) {
+        self.pages.lock().free_page(at);
     }
 }

@@ -54,11 +54,13 @@ pub use context::MockVcpuContext;
 pub use context::VcpuContext;
 pub use error::Error;
 pub use exit::{hdsisr, trap, Exit, ExitKind};
-pub use guest::{Guest, LogicalPvr, RamRegion, RealTableMemory};
+pub use guest::{Guest, GuestRadixTable, GuestTable, LogicalPvr, RamRegion};
 #[cfg(any(test, feature = "mock"))]
 pub use handler::MockExitHandler;
 pub use handler::{Action, ExitHandler, HcallReturn};
-pub use host::{Backend, Hv, NestedHost, Quirks};
+#[cfg(any(test, feature = "mock"))]
+pub use host::MockPageAlloc;
+pub use host::{Backend, Hv, NestedHost, PageAlloc, Quirks};
 pub use mmio::MmioAccess;
 pub use papr_hcall::L1RealAddr;
 pub use papr_mmu_radix::GuestRealAddr;

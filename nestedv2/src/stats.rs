@@ -20,16 +20,55 @@ use core::fmt;
 /// assert_eq!(s.total(), 2);
 /// assert!(s.to_string().contains("hdec"));
 /// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+///
+/// Statistics can be switched off ([`set_enabled`](Self::set_enabled)): then nothing is
+/// recorded and the run path reads no clock for them, so they cost nothing when not asked
+/// for.
+///
+/// ```
+/// use papr_nestedv2::{ExitKind, ExitStats};
+/// let mut s = ExitStats::default();
+/// s.set_enabled(false);
+/// s.record(ExitKind::Hdec, 100, 7);
+/// assert_eq!((s.is_enabled(), s.total()), (false, 0));
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExitStats {
     counts: [u64; ExitKind::COUNT],
     run_ticks: [u64; ExitKind::COUNT],
     handle_ticks: [u64; ExitKind::COUNT],
+    disabled: bool,
+}
+
+impl Default for ExitStats {
+    /// Enabled, all zero.
+    fn default() -> Self {
+        Self {
+            counts: [0; ExitKind::COUNT],
+            run_ticks: [0; ExitKind::COUNT],
+            handle_ticks: [0; ExitKind::COUNT],
+            disabled: false,
+        }
+    }
 }
 
 impl ExitStats {
-    /// Records one exit of `kind`.
+    /// Whether exits are recorded (the default).
+    #[inline]
+    pub fn is_enabled(&self) -> bool {
+        !self.disabled
+    }
+
+    /// Switches recording on or off; what was recorded stays.
+    pub fn set_enabled(&mut self, enabled: bool) {
+        self.disabled = !enabled;
+    }
+
+    /// Records one exit of `kind` (nothing when disabled).
     pub fn record(&mut self, kind: ExitKind, run_ticks: u64, handle_ticks: u64) {
+        if self.disabled {
+            return;
+        }
         let i = kind.index();
         if let Some(c) = self.counts.get_mut(i) {
             *c = c.saturating_add(1);
@@ -45,6 +84,9 @@ impl ExitStats {
     /// Adds handling time to the last exit of `kind` (the run loop measures it after the
     /// exit was recorded).
     pub fn add_handle_ticks(&mut self, kind: ExitKind, ticks: u64) {
+        if self.disabled {
+            return;
+        }
         if let Some(t) = self.handle_ticks.get_mut(kind.index()) {
             *t = t.saturating_add(ticks);
         }
@@ -75,9 +117,12 @@ impl ExitStats {
         self.counts.iter().sum()
     }
 
-    /// Sets everything to zero.
+    /// Sets every figure to zero (enabled or not stays as it is).
     pub fn reset(&mut self) {
-        *self = Self::default();
+        *self = Self {
+            disabled: self.disabled,
+            ..Self::default()
+        };
     }
 }
 

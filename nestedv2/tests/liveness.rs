@@ -17,7 +17,7 @@ use papr_hcall::{
     opcode, Capabilities, ContainedHcall, CountingHcall, Hcall, HcallOutput, NestedHv, NoDelay,
     RealMemory, VmRealMemory, HCALL_ARGS,
 };
-use papr_mmu_radix::PoolAlloc;
+use papr_mmu_radix::{NoInvalidate, Perms, PoolAlloc};
 use papr_nestedv2::mmio::{srr1, FetchError, L2Interrupt};
 use papr_nestedv2::*;
 use std::sync::Mutex;
@@ -115,7 +115,7 @@ fn memory() -> Mem {
 }
 
 fn host<'a>(l0: &'a L0, h: &'a Hostile<'a>) -> Host<'a> {
-    let pages = PoolAlloc::<4>::new(papr_mmu_radix::L1RealAddr(PAGES), 0x10_0000).unwrap();
+    let pages = PoolAlloc::<4>::new(L1RealAddr(PAGES), 0x10_0000).unwrap();
     NestedHost::negotiate(
         NestedHv::new(CountingHcall::new(h), l0.memory().clone(), NoDelay),
         SimClock(l0),
@@ -126,7 +126,7 @@ fn host<'a>(l0: &'a L0, h: &'a Hostile<'a>) -> Host<'a> {
 }
 
 fn tables() -> PoolAlloc<8> {
-    PoolAlloc::<8>::new(papr_mmu_radix::L1RealAddr(TABLES), 0x20_0000).unwrap()
+    PoolAlloc::<8>::new(L1RealAddr(TABLES), 0x20_0000).unwrap()
 }
 
 fn runs(h: &Host<'_>) -> u64 {
@@ -332,7 +332,7 @@ fn an_mmio_exit_whose_fetch_failed_carries_the_fetch_error() {
 
 /// Table pages for a second guest (the first keeps its own).
 fn tables_second() -> PoolAlloc<8> {
-    PoolAlloc::<8>::new(papr_mmu_radix::L1RealAddr(TABLES + 0x10_0000), 0x10_0000).unwrap()
+    PoolAlloc::<8>::new(L1RealAddr(TABLES + 0x10_0000), 0x10_0000).unwrap()
 }
 
 #[test]
@@ -359,4 +359,54 @@ fn ram_outside_the_hosts_l1_memory_is_refused() {
         );
     }
     assert_eq!(guest.ram().len(), 1);
+}
+
+/// Safe code maps only the guest's RAM: `map_ram` refuses a range outside the regions (no
+/// table entry can point elsewhere), maps one inside with the rights asked for, and the
+/// `GuestTable` view write-protects and unmaps it again.
+#[test]
+fn map_ram_maps_only_registered_ram() {
+    let l0 = SoftL0::new(memory());
+    let h = Hostile::new(&l0, false);
+    let host = host(&l0, &h);
+    let mut guest = Guest::create(&host, tables()).unwrap();
+    guest
+        .add_ram(GuestRealAddr(0), L1RealAddr(RAM_L1), RAM_LEN)
+        .unwrap();
+    assert_eq!(
+        guest.map_ram(GuestRealAddr(RAM_LEN), 0x1000, Perms::RW),
+        Err(Error::NotRam {
+            gpa: RAM_LEN,
+            len: 0x1000
+        })
+    );
+    assert_eq!(
+        guest.map_ram(GuestRealAddr(RAM_LEN - 0x1000), 0x2000, Perms::RW),
+        Err(Error::NotRam {
+            gpa: RAM_LEN - 0x1000,
+            len: 0x2000
+        })
+    );
+    guest
+        .map_ram(GuestRealAddr(0x2000), 0x1000, Perms::R)
+        .unwrap();
+    let t = guest
+        .with_table(|t| t.translate(GuestRealAddr(0x2010)))
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (t.l1_ra, t.pte.perms()),
+        (L1RealAddr(RAM_L1 + 0x2010), Perms::R)
+    );
+    guest.with_table(|t| {
+        assert_eq!(
+            t.protect(GuestRealAddr(0x2000), 0x1000, Perms::RW, &mut NoInvalidate),
+            Ok(0x1000)
+        );
+        assert_eq!(
+            t.unmap(GuestRealAddr(0x2000), 0x1000, &mut NoInvalidate),
+            Ok(0x1000)
+        );
+        assert_eq!(t.translate(GuestRealAddr(0x2010)), Ok(None));
+    });
 }

@@ -53,8 +53,20 @@ pub enum StateError {
     /// size, duplicate, guest-wide id); the inner error names the element and offset.
     #[error("malformed run output buffer: {0}")]
     Output(#[source] GsbError),
-    /// The run output buffer carries a thread-wide id that is not a register (RUN_INPUT,
-    /// RUN_OUTPUT, VPA).
+    /// The run output buffer's element count is larger than the number of registers an
+    /// exit can carry (each thread-wide register once): a corrupt count, or a header the L0
+    /// did not write (an L1 that poisons the buffer with 0xFF bytes before the run reads
+    /// back 0xFFFFFFFF, or 0x0000FFFF if only two bytes were written).
+    #[error("run output element count {count} is more than the {max} registers an exit can carry")]
+    OutputCount {
+        /// The count read.
+        count: u32,
+        /// [`MAX_OUTPUT_ELEMENTS`](crate::MAX_OUTPUT_ELEMENTS).
+        max: u32,
+    },
+    /// The run output buffer carries an id that is not a thread-wide register: a BLANK
+    /// (0x0000) element, which an L0 never sends for an exit (a count that runs past what
+    /// the L0 wrote, over a zeroed tail), or RUN_INPUT, RUN_OUTPUT, VPA.
     #[error("run output element {index} at offset {offset}: {id} is not a register")]
     UnexpectedOutputId {
         /// Index of the element.

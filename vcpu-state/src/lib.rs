@@ -46,6 +46,8 @@ extern crate std;
 
 mod accessors;
 mod error;
+mod layout;
+mod output;
 pub mod sets;
 mod source;
 mod state;
@@ -53,6 +55,7 @@ mod state;
 pub mod testing;
 
 pub use error::StateError;
+pub use output::{FAST_ELEMENTS, MAX_OUTPUT_ELEMENTS};
 #[cfg(any(test, feature = "mock"))]
 pub use source::MockStateSource;
 pub use source::{Detached, HvSource, StateSource};

@@ -39,6 +39,12 @@ pub const THREAD_REGS: GsidSet =
 /// source of truth, so an exit never invalidates them.
 pub const GUEST_REGS: GsidSet = filter(GsidSet::GUEST_WIDE, Scope::Guest, true, true);
 
+/// Registers only the L1 writes, which an exit therefore never makes stale: the
+/// [`GUEST_REGS`] and HDEC_EXPIRY_TB (the L0 reads the expiry the L1 set; QEMU stores it
+/// per vCPU and never changes it). A run loop can keep an expiry that is still ahead and
+/// not send it again.
+pub const L1_OWNED: GsidSet = GUEST_REGS.with(GuestStateId::HDEC_EXPIRY_TB);
+
 /// Every id a [`VcpuState`](crate::VcpuState) holds: [`THREAD_REGS`] ∪ [`GUEST_REGS`].
 pub const CACHED: GsidSet = THREAD_REGS.union(GUEST_REGS);
 

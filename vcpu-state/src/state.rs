@@ -15,6 +15,9 @@ pub const MAX_REQUEST_BYTES: usize = MAX_REQUEST;
 
 const GUEST_REQUEST: usize = sets::wire_size(&GUEST_REGS);
 
+/// Bytes of the small request buffer of a reload (up to 20 registers of 8 bytes).
+const SMALL_REQUEST: usize = 256;
+
 /// The L1's cache of one L2 vCPU's register state (the L0 holds the canonical copy).
 ///
 /// Holds every register id of the `gsb` table that belongs to a vCPU
@@ -61,9 +64,9 @@ const GUEST_REQUEST: usize = sets::wire_size(&GUEST_REGS);
 #[derive(Clone, PartialEq, Eq)]
 pub struct VcpuState {
     values: [u128; GSID_COUNT],
-    valid: GsidSet,
-    dirty: GsidSet,
-    in_flight: GsidSet,
+    pub(crate) valid: GsidSet,
+    pub(crate) dirty: GsidSet,
+    pub(crate) in_flight: GsidSet,
 }
 
 impl Default for VcpuState {
@@ -74,7 +77,7 @@ impl Default for VcpuState {
 
 /// `bytes` (4, 8 or 16 big-endian bytes, as validated by the parser) as an integer.
 #[inline]
-fn decode(bytes: &[u8]) -> u128 {
+pub(crate) fn decode(bytes: &[u8]) -> u128 {
     if let Ok(b) = <[u8; 8]>::try_from(bytes) {
         u128::from(u64::from_be_bytes(b))
     } else if let Ok(b) = <[u8; 4]>::try_from(bytes) {
@@ -199,8 +202,16 @@ impl VcpuState {
     }
 
     #[inline]
-    fn store(&mut self, id: GuestStateId, value: u128) {
-        if let Some(v) = id.index().and_then(|i| self.values.get_mut(i)) {
+    pub(crate) fn store(&mut self, id: GuestStateId, value: u128) {
+        if let Some(i) = id.index() {
+            self.store_index(i, value);
+        }
+    }
+
+    /// Stores `value` in the slot of dense GSID index `index`.
+    #[inline]
+    pub(crate) fn store_index(&mut self, index: usize, value: u128) {
+        if let Some(v) = self.values.get_mut(index) {
             *v = value;
         }
     }
@@ -214,6 +225,7 @@ impl VcpuState {
     /// s.set_xer(3);
     /// assert_eq!(s.cached(GuestStateId::XER), Some(3));
     /// ```
+    #[inline]
     pub fn cached(&self, id: GuestStateId) -> Option<u128> {
         self.valid.contains(id).then(|| self.slot(id))
     }
@@ -229,6 +241,7 @@ impl VcpuState {
     /// assert!(matches!(s.get(GuestStateId::RUN_INPUT, &mut Detached), Err(StateError::NotCached { .. })));
     /// # Ok::<(), StateError>(())
     /// ```
+    #[inline]
     pub fn get<S: StateSource + ?Sized>(
         &mut self,
         id: GuestStateId,
@@ -368,26 +381,37 @@ impl VcpuState {
         let missing = ids.difference(self.valid);
         let thread = missing.intersection(THREAD_REGS);
         let guest = missing.intersection(GUEST_REGS);
-        let mut tbuf = [0u8; MAX_REQUEST];
+        // A buffer as small as the request (an exit handler's few registers, or a group).
+        if sets::wire_size_fast(&thread) <= SMALL_REQUEST {
+            self.load_scopes::<SMALL_REQUEST, S>(thread, guest, src)
+        } else {
+            self.load_scopes::<MAX_REQUEST, S>(thread, guest, src)
+        }
+    }
+
+    /// [`load`](Self::load) of the missing `thread` and `guest` ids, the thread-wide request
+    /// built in a buffer of `N` bytes.
+    fn load_scopes<const N: usize, S: StateSource + ?Sized>(
+        &mut self,
+        thread: GsidSet,
+        guest: GsidSet,
+        src: &mut S,
+    ) -> Result<(), StateError> {
+        let mut tbuf = [0u8; N];
         let mut gbuf = [0u8; GUEST_REQUEST];
         let tlen = fetch(src, Scope::Thread, &thread, &mut tbuf)?;
         let glen = fetch(src, Scope::Guest, &guest, &mut gbuf)?;
-        // Both answers validated: apply.
-        for (set, buf, len, scope) in [
-            (thread, &tbuf[..], tlen, Scope::Thread),
-            (guest, &gbuf[..], glen, Scope::Guest),
-        ] {
+        // Both answers validated (exactly the ids asked for, each once, sizes): apply.
+        for (set, buf, len) in [(thread, &tbuf[..], tlen), (guest, &gbuf[..], glen)] {
             if set.is_empty() {
                 continue;
             }
             let bytes = buf.get(..len).unwrap_or(&[]);
-            if let Ok(gsb) = Gsb::parse(bytes, &Policy::l1_answer(scope)) {
-                for e in &gsb {
-                    if set.contains(e.id) {
-                        self.store(e.id, decode(e.value_bytes()));
-                    }
+            crate::output::for_each_element(bytes, |id, value| {
+                if set.contains(id) {
+                    self.store(id, decode(value));
                 }
-            }
+            });
             self.valid = self.valid.union(set);
         }
         Ok(())
@@ -416,6 +440,19 @@ impl VcpuState {
     /// ```
     pub fn flush(&mut self, input: &mut [u8]) -> Result<usize, StateError> {
         let set = self.dirty.intersection(THREAD_REGS);
+        if set.is_empty() {
+            // Nothing to send (an unchanged HDEC expiry is not re-sent): an empty buffer.
+            let capacity = input.len();
+            let hdr = input
+                .first_chunk_mut::<HEADER_SIZE>()
+                .ok_or(StateError::InputTooSmall {
+                    id: GuestStateId::BLANK,
+                    needed: HEADER_SIZE,
+                    capacity,
+                })?;
+            *hdr = [0; HEADER_SIZE];
+            return Ok(HEADER_SIZE);
+        }
         let needed = sets::wire_size_fast(&set);
         let capacity = input.len();
         if needed > capacity {
@@ -431,8 +468,10 @@ impl VcpuState {
         let mut at = HEADER_SIZE;
         let mut count = 0u32;
         for id in &set {
-            let size = usize::from(id.size().unwrap_or(0));
-            let bytes = self.slot(id).to_be_bytes();
+            // One id→index lookup per element: the size from the per-index table.
+            let index = id.index().unwrap_or(GSID_COUNT);
+            let size = usize::from(crate::output::size_at(index));
+            let bytes = self.values.get(index).copied().unwrap_or(0).to_be_bytes();
             let value = bytes.get(16 - size.min(16)..).unwrap_or(&[]);
             let end = at + ELEMENT_HEADER_SIZE + value.len();
             if let Some(dst) = input.get_mut(at..end) {
@@ -507,60 +546,6 @@ impl VcpuState {
     pub fn run_failed(&mut self) {
         self.dirty = self.dirty.union(self.in_flight);
         self.in_flight.clear();
-    }
-
-    /// Takes in the run output buffer after an `H_GUEST_RUN_VCPU` returned an exit.
-    ///
-    /// The buffer is untrusted: it is validated whole first (structure, count, defined
-    /// thread-wide ids, sizes, no duplicates, registers only); on error the cache is
-    /// exactly as before and the error names the element. Then, as Linux does after every
-    /// exit, every thread-wide register becomes invalid except those in the buffer, which
-    /// are stored and valid; in-flight registers are done. Guest-wide registers stay valid
-    /// (the L1 is their only writer), and so do registers set after the flush, which stay
-    /// dirty for the next run unless the buffer carries them (the L0's value wins).
-    ///
-    /// Returns the ids the buffer carried.
-    ///
-    /// ```
-    /// use papr_vcpu_state::{StateError, VcpuState};
-    /// let mut s = VcpuState::new_zeroed();
-    /// let before = s.clone();
-    /// // count 1, an unknown id 0x0007:
-    /// let bad = [0, 0, 0, 1, 0x00, 0x07, 0, 0];
-    /// assert!(matches!(s.apply_exit(&bad), Err(StateError::Output(_))));
-    /// assert!(s == before);
-    /// // an HDEC exit carries nothing: only guest-wide registers stay valid
-    /// s.apply_exit(&[0, 0, 0, 0])?;
-    /// assert_eq!(s.valid(), papr_vcpu_state::sets::GUEST_REGS);
-    /// # Ok::<(), StateError>(())
-    /// ```
-    pub fn apply_exit(&mut self, output: &[u8]) -> Result<GsidSet, StateError> {
-        let gsb = Gsb::parse(output, &Policy::L1_RUN_OUTPUT).map_err(StateError::Output)?;
-        let mut ids = GsidSet::EMPTY;
-        for e in &gsb {
-            if e.id == GuestStateId::BLANK {
-                continue;
-            }
-            if !THREAD_REGS.contains(e.id) {
-                return Err(StateError::UnexpectedOutputId {
-                    index: e.index,
-                    offset: e.offset,
-                    id: e.id,
-                });
-            }
-            ids = ids.with(e.id);
-        }
-        // Validated: apply.
-        self.valid = self.valid.intersection(GUEST_REGS.union(self.dirty));
-        self.in_flight.clear();
-        for e in &gsb {
-            if e.id != GuestStateId::BLANK {
-                self.store(e.id, decode(e.value_bytes()));
-            }
-        }
-        self.valid = self.valid.union(ids);
-        self.dirty = self.dirty.difference(ids);
-        Ok(ids)
     }
 
     /// Forgets `ids`: they become invalid, and a dirty or in-flight value among them is

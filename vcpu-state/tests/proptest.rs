@@ -83,7 +83,7 @@ proptest! {
         match s.apply_exit(&bytes) {
             Ok(got) => {
                 prop_assert!(got.is_subset(&s.valid()));
-                prop_assert!(s.valid().is_subset(&got.union(sets::GUEST_REGS).union(before.dirty())));
+                prop_assert!(s.valid().is_subset(&got.union(sets::L1_OWNED).union(before.dirty())));
             }
             Err(_) => prop_assert!(s == before),
         }

@@ -8,10 +8,14 @@
 //!    of that boot fails the command. When `$PAPR_QEMU_TRACE` names a file, that trace is
 //!    used instead and QEMU is not booted.
 //! 2. The software L0: `papr-conformance run` writes `target/conformance/softl0.trace`.
-//! 3. `papr-conformance diff` prints per scenario `same`, a listed known difference (with
-//!    its reason) or the first difference, and the total
-//!    `N scenarios: S same, K known differences, D different`; any unexplained difference
-//!    fails the command.
+//! 3. `papr-conformance diff` first checks both traces' identity header
+//!    (`H papr-scenarios format=… suite=… scenarios=… l0=…`): a QEMU trace made by another
+//!    suite or trace format (stale), on another L0 or with no header (foreign) is refused,
+//!    and this command fails saying which, never diffing it. Then it prints per scenario
+//!    `same`, a known difference (each tied to its exact trace line in
+//!    `papr_scenarios::known::KNOWN`, with its reason) or the first difference, and the
+//!    total `N scenarios: S same, K with known differences (L lines), D different`; any
+//!    other difference, or a listed one that did not occur, fails the command.
 //!
 //! `--softl0-only` skips the QEMU boot: it diffs against an existing QEMU trace if there is
 //! one, and otherwise checks the software L0 alone, saying `qemu: not run`.
@@ -139,7 +143,27 @@ fn qemu_side(path: &PathBuf, timeout: Duration) -> Result<String, String> {
     Ok(summary)
 }
 
-fn papr_conformance(args: &[&str]) -> Result<bool, String> {
+/// How `papr-conformance` ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Exit status 0.
+    Pass,
+    /// Exit status 2: a trace refused for its identity (stale or foreign).
+    Refused,
+    /// Any other status.
+    Fail,
+}
+
+/// [`Outcome`] from `papr-conformance`'s exit status.
+pub fn outcome(code: Option<i32>) -> Outcome {
+    match code {
+        Some(0) => Outcome::Pass,
+        Some(2) => Outcome::Refused,
+        _ => Outcome::Fail,
+    }
+}
+
+fn papr_conformance(args: &[&str]) -> Result<Outcome, String> {
     let st = cargo()
         .args([
             "run",
@@ -153,7 +177,7 @@ fn papr_conformance(args: &[&str]) -> Result<bool, String> {
         .args(args)
         .status()
         .map_err(|e| format!("could not start cargo: {e}"))?;
-    Ok(st.success())
+    Ok(outcome(st.code()))
 }
 
 /// The whole comparison; `Ok(summary)` when every scenario is `same` or a listed known
@@ -178,7 +202,7 @@ pub fn check(o: &Options) -> Result<String, String> {
     let soft = root().join("target/conformance/softl0.trace");
     let soft_s = soft.display().to_string();
     println!("==> conformance: every scenario on the software L0");
-    if !papr_conformance(&["run", "--out", &soft_s])? {
+    if papr_conformance(&["run", "--out", &soft_s])? != Outcome::Pass {
         return Err("the software-L0 run failed (see above)".into());
     }
     println!("softl0 trace: {soft_s}");
@@ -199,17 +223,29 @@ pub fn check(o: &Options) -> Result<String, String> {
         Next::Diff(p) => {
             let q = p.display().to_string();
             println!("==> conformance: diff {q} (reference) against {soft_s}");
-            if papr_conformance(&["diff", &q, &soft_s])? {
-                Ok(format!(
-                    "the software L0 agrees with QEMU on every scenario but the listed \
-                     known differences ({})",
+            match papr_conformance(&["diff", &q, &soft_s])? {
+                Outcome::Pass => Ok(format!(
+                    "the software L0 agrees with QEMU on every scenario but the known \
+                     differences, each on its listed trace line ({})",
                     secs()
-                ))
-            } else {
-                Err("the software L0 and QEMU differ (see above)".into())
+                )),
+                Outcome::Refused => Err(refused(&src, &q)),
+                Outcome::Fail => Err("the software L0 and QEMU differ (see above)".into()),
             }
         }
     }
+}
+
+/// The message for a QEMU trace refused for its identity, with what to do about it.
+fn refused(src: &Source, path: &str) -> String {
+    let fix = match src {
+        Source::Boot(_) => "the trace was just made: the QEMU side and this build disagree",
+        Source::Given(_) => "unset $PAPR_QEMU_TRACE or point it at a fresh trace",
+        Source::Existing(_) => {
+            "run `cargo xtask conformance` without --softl0-only to make it again"
+        }
+    };
+    format!("refused the QEMU trace {path}: stale or foreign (reason above), not diffed; {fix}")
 }
 
 #[cfg(test)]
@@ -252,6 +288,20 @@ mod tests {
             source(true, Some(q.clone())),
             Source::Given(PathBuf::from(q))
         );
+    }
+
+    #[test]
+    fn exit_status_two_is_a_refusal() {
+        assert_eq!(outcome(Some(0)), Outcome::Pass);
+        assert_eq!(outcome(Some(2)), Outcome::Refused);
+        assert_eq!(outcome(Some(1)), Outcome::Fail);
+        assert_eq!(outcome(None), Outcome::Fail);
+        let m = refused(&Source::Given(PathBuf::from("/q")), "/q");
+        assert!(
+            m.contains("stale or foreign") && m.contains("PAPR_QEMU_TRACE"),
+            "{m}"
+        );
+        assert!(refused(&Source::Existing(PathBuf::new()), "x").contains("--softl0-only"));
     }
 
     #[test]

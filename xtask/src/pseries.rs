@@ -6,6 +6,7 @@
 //! through RTAS (QEMU exits 0) when all passed, and otherwise calls RTAS `ibm,os-term` (QEMU
 //! exits 1 with `-action panic=exit-failure`). A boot passes only when it printed each name
 //! of [`CHECKS`] exactly once, no other check, and its RESULT line counted exactly those.
+//! The boot has [`SMP`] CPU threads: the L1 starts the second one through RTAS.
 
 use crate::bios::{self, Firmware};
 use crate::qemu;
@@ -58,12 +59,14 @@ pub fn build_mode(mode: Mode) -> Result<PathBuf, String> {
 }
 
 /// Every check the L1 prints (`ok   NAME: …` or `FAIL NAME: …`), in the order it prints them:
-/// the lifecycle checks of issue 9, then the L2 guests of issue 10 (two guests, every exit
+/// the second CPU of issue 20 (started through RTAS, given a job, stopped), the lifecycle
+/// checks of issue 9, then the L2 guests of issue 10 (two guests, every exit
 /// kind, isolation, MMU on, timers, both deletes). Each judges something QEMU or an L2 did;
 /// what the L1 measured itself is printed on `figure …` lines, which are not checks.
 /// A boot must print each name exactly once and nothing else, and its RESULT line must count
 /// exactly these; otherwise it fails, naming what is missing or extra.
 pub const CHECKS: &[&str] = &[
+    "L1 second CPU",
     "GET_CAPABILITIES",
     "CREATE before SET_CAPABILITIES",
     "SET_CAPABILITIES(0)",
@@ -239,13 +242,25 @@ fn signal_text(status: std::process::ExitStatus) -> String {
     format!("QEMU ended abnormally ({status})")
 }
 
+/// CPU threads of the checks boot: the L1 starts the second through RTAS (check
+/// "L1 second CPU", issue 20).
+pub const SMP: u32 = 2;
+
+/// The QEMU command of the checks boot: [`qemu::command`] with [`SMP`] CPUs (QEMU merges
+/// repeated `-smp` options, the last value wins).
+pub fn command(image: &std::path::Path) -> std::process::Command {
+    let mut c = qemu::command(image);
+    c.args(["-smp", &SMP.to_string()]);
+    c
+}
+
 /// Ensures target and QEMU, builds, boots with `timeout`, prints a report; `Ok(summary)` only
 /// when every check passed.
 pub fn build_and_boot(timeout: Duration) -> Result<String, String> {
     ensure_target(PPC64LE)?;
     println!("{}", qemu::ensure()?);
     let image = build()?;
-    let boot = qemu::boot(qemu::command(&image), timeout)?;
+    let boot = qemu::boot(command(&image), timeout)?;
     let first = boot
         .first_output
         .map_or("none".to_string(), |d| format!("{:.2} s", d.as_secs_f64()));
@@ -472,6 +487,22 @@ mod tests {
     }
 
     #[test]
+    fn the_checks_boot_has_two_cpus() {
+        let c = command(std::path::Path::new("l1.bin"));
+        let args: Vec<String> = c
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        // The last -smp wins in QEMU.
+        let last = args
+            .iter()
+            .rposition(|a| a == "-smp")
+            .map(|i| args[i + 1].as_str());
+        assert_eq!(last, Some("2"));
+        assert!(CHECKS.contains(&"L1 second CPU"));
+    }
+
+    #[test]
     fn names_are_unique_and_parse_back() {
         for (i, name) in CHECKS.iter().enumerate() {
             assert!(!name.contains(": "), "{name:?} holds the separator");
@@ -496,7 +527,7 @@ mod tests {
             counted: n as u32,
         };
         assert_eq!(verdict(&boot(Some(0), &console)), want);
-        let short = format!("ok   GET_CAPABILITIES: x\n{}", result(1));
+        let short = format!("ok   {}: x\n{}", CHECKS[0], result(1));
         let Verdict::Roster { missing, .. } = verdict(&boot(Some(0), &short)) else {
             panic!("a boot with one check passed");
         };

@@ -13,18 +13,24 @@
 //! DAR and DSISR and terminates the machine with a failure status
 //! ([`rtas::terminate`](crate::rtas::terminate)). External and decrementer interrupts never
 //! come while MSR\[EE\] stays 0, which nothing here changes.
+//!
+//! Per-CPU state: the vectors are shared by every CPU; their common code takes its stack
+//! from SPRG1, which each CPU sets at entry to the top of its own interrupt stack (the boot
+//! CPU: `__exception_stack_top` of `link.ld`; a secondary: its start block, see
+//! [`smp`](crate::smp)). Secondary CPUs enter at `__secondary_start` through the same endian
+//! flip and 64-bit set-up, with r3 = their start block (stack, interrupt stack, index), and
+//! run `smp`'s loop.
 
 use papr_hcall::{generic, HcallError, Sc1};
 use spinning_top::Spinlock;
 
 core::arch::global_asm!(
     r#"
-    .section .text.vectors, "ax"
-    .globl _start
-    .org 0x100
-_start:
-    # Big-endian words, read by a big-endian CPU: if MSR[LE] is already 1, the first word
-    # reads as `b .+8` and skips the flip.
+    # Linux's FIXUP_ENDIAN, then 64-bit mode: big-endian words, read by a big-endian CPU
+    # (the first word reads as `b .+12` and reaches the flip); a little-endian CPU reads
+    # `tdi` (no-op) and `b 1f`. Then MSR = SF | VEC | VSX | FP | ME | RI | LE and `rfid` to
+    # \target. Uses r10 and r11 only (r3 is the argument).
+    .macro FIXUP_ENDIAN_TO target
     tdi 0, 0, 0x48
     b 1f
     .long 0xa600607d    # mfmsr   r11
@@ -38,16 +44,22 @@ _start:
     .long 0xa6037b7d    # mtsrr1  r11
     .long 0x2400004c    # rfid
 1:
-    # Little-endian, still 32-bit. MSR = SF | VEC | VSX | FP | ME | RI | LE.
     li %r11, 1
     rldicr %r11, %r11, 63, 0
     oris %r11, %r11, 0x0280
     ori %r11, %r11, 0x3003
     mtsrr1 %r11
-    lis %r10, __start64@ha
-    addi %r10, %r10, __start64@l
+    lis %r10, \target@ha
+    addi %r10, %r10, \target@l
     mtsrr0 %r10
     rfid
+    .endm
+
+    .section .text.vectors, "ax"
+    .globl _start
+    .org 0x100
+_start:
+    FIXUP_ENDIAN_TO __start64
 
     .macro VECTOR addr
     .org \addr
@@ -82,6 +94,10 @@ _start:
 
     .section .text.start, "ax"
 __start64:
+    # SPRG1 = top of this CPU's interrupt stack (the vectors' common code reads it).
+    lis %r4, __exception_stack_top@ha
+    addi %r4, %r4, __exception_stack_top@l
+    mtspr 273, %r4
     lis %r1, __stack_top@ha
     addi %r1, %r1, __stack_top@l
     li %r0, 0
@@ -114,14 +130,35 @@ __exception_entry:
     mfsrr1 %r5
     mfdar %r6
     mfdsisr %r7
-    lis %r1, __exception_stack_top@ha
-    addi %r1, %r1, __exception_stack_top@l
+    # This CPU's own interrupt stack (SPRG1, set at its entry).
+    mfspr %r1, 273
     li %r0, 0
     stdu %r0, -32(%r1)
     lis %r2, .TOC.@ha
     addi %r2, %r2, .TOC.@l
     lis %r12, l1_exception@ha
     addi %r12, %r12, l1_exception@l
+    mtctr %r12
+    bctrl
+    b .
+
+    # Secondary CPUs (RTAS start-cpu, see smp.rs) enter here, in either endianness, with r3 =
+    # their start block: r1 = its stack top, SPRG1 = its interrupt stack top, then
+    # l1_secondary(block) with the TOC set.
+    .globl __secondary_start
+    .balign 4
+__secondary_start:
+    FIXUP_ENDIAN_TO __secondary64
+__secondary64:
+    ld %r1, 0(%r3)
+    ld %r4, 8(%r3)
+    mtspr 273, %r4
+    li %r0, 0
+    stdu %r0, -32(%r1)
+    lis %r2, .TOC.@ha
+    addi %r2, %r2, .TOC.@l
+    lis %r12, l1_secondary@ha
+    addi %r12, %r12, l1_secondary@l
     mtctr %r12
     bctrl
     b .
@@ -146,11 +183,12 @@ pub fn little_endian_interrupts() -> Result<(), HcallError> {
     *LE_INTERRUPTS.lock()
 }
 
-/// Called by every interrupt vector; never returns.
+/// Called by every interrupt vector, on the interrupted CPU's interrupt stack; never returns.
 #[no_mangle]
 extern "C" fn l1_exception(vector: u64, srr0: u64, srr1: u64, dar: u64, dsisr: u64) -> ! {
     crate::println!(
-        "\nFATAL: unexpected interrupt {vector:#x}: SRR0 {srr0:#x} SRR1 {srr1:#x} DAR {dar:#x} DSISR {dsisr:#x}"
+        "\nFATAL: unexpected interrupt {vector:#x} on CPU PIR {:#x}: SRR0 {srr0:#x} SRR1 {srr1:#x} DAR {dar:#x} DSISR {dsisr:#x}",
+        crate::smp::pir()
     );
     crate::rtas::terminate("unexpected interrupt")
 }

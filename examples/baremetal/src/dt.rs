@@ -46,6 +46,67 @@ pub struct Info {
     pub boot_kernel_le: bool,
     /// Properties of the first CPU node.
     pub cpu: Cpu,
+    /// Every CPU thread the tree lists, in tree order (the first is the boot CPU).
+    pub cpus: Cpus,
+    /// RTAS token of `start-cpu` (start a stopped CPU thread, see [`smp`](crate::smp)).
+    pub start_cpu: Option<u32>,
+    /// RTAS token of `query-cpu-stopped-state`.
+    pub query_cpu_stopped_state: Option<u32>,
+    /// RTAS token of `stop-self` (the calling CPU thread stops).
+    pub stop_self: Option<u32>,
+}
+
+/// Most CPU threads [`Cpus`] records; further threads are counted in [`Cpus::dropped`].
+pub const MAX_CPUS: usize = 16;
+
+/// The CPU threads of the `/cpus` nodes (`device_type = "cpu"`): each node's
+/// `ibm,ppc-interrupt-server#s` (one cell per thread: the id RTAS `start-cpu` takes and the
+/// thread's PIR), or its `reg` when that property is absent.
+///
+/// ```
+/// let tree: &'static [u8] =
+///     include_bytes!(concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/pseries-numa.dtb"));
+/// let cpus = papr_baremetal::dt::parse(tree).unwrap().cpus;
+/// assert_eq!(cpus.ids(), &[0, 1]);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Cpus {
+    ids: [u32; MAX_CPUS],
+    count: usize,
+    /// Threads listed beyond [`MAX_CPUS`] (not recorded).
+    pub dropped: usize,
+}
+
+impl Cpus {
+    /// The thread ids, in tree order.
+    pub fn ids(&self) -> &[u32] {
+        self.ids.get(..self.count).unwrap_or(&[])
+    }
+
+    /// The id of thread `index` (0 = the boot CPU), `None` past the last.
+    pub fn id(&self, index: usize) -> Option<u32> {
+        self.ids().get(index).copied()
+    }
+
+    /// How many threads are recorded.
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    /// No CPU node (a tree without `/cpus`).
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    fn push(&mut self, id: u32) {
+        match self.ids.get_mut(self.count) {
+            Some(slot) => {
+                *slot = id;
+                self.count += 1;
+            }
+            None => self.dropped += 1,
+        }
+    }
 }
 
 /// Properties of the first CPU node (`/cpus/<…>` with `device_type = "cpu"`); `None` where
@@ -91,6 +152,10 @@ impl Default for Info {
             boot_kernel: None,
             boot_kernel_le: false,
             cpu: Cpu::default(),
+            cpus: Cpus::default(),
+            start_cpu: None,
+            query_cpu_stopped_state: None,
+            stop_self: None,
         }
     }
 }
@@ -215,7 +280,30 @@ fn info(fdt: &Fdt<'static>) -> Info {
             .and_then(|n| n.property("qemu,boot-kernel-le"))
             .is_some(),
         cpu: cpu_node.map(cpu).unwrap_or_default(),
+        cpus: cpus(fdt),
+        start_cpu: token("start-cpu"),
+        query_cpu_stopped_state: token("query-cpu-stopped-state"),
+        stop_self: token("stop-self"),
     }
+}
+
+fn cpus(fdt: &Fdt<'static>) -> Cpus {
+    let mut out = Cpus::default();
+    let nodes = fdt
+        .find_node("/cpus")
+        .into_iter()
+        .flat_map(|c| c.children());
+    for node in nodes.filter(|c| c.property("device_type").and_then(|p| p.as_str()) == Some("cpu"))
+    {
+        let threads = node
+            .property("ibm,ppc-interrupt-server#s")
+            .or_else(|| node.property("reg"))
+            .map_or(&[][..], |p| p.value);
+        for id in threads.chunks_exact(4).filter_map(be_u32) {
+            out.push(id);
+        }
+    }
+    out
 }
 
 fn cpu(node: FdtNode<'_, 'static>) -> Cpu {
@@ -281,6 +369,7 @@ mod tests {
         assert_eq!(i.initrd, Some((0x100c_0000, 0x100c_0000 + 300_000)));
         assert_eq!(i.boot_kernel, Some((0x1000_0000, 0xa4ce8)));
         assert!(i.boot_kernel_le);
+        assert_eq!(i.cpus.ids(), &[0]);
         let c = i.cpu;
         assert_eq!(c.timebase_frequency, Some(512_000_000));
         assert_eq!(c.clock_frequency, Some(1_000_000_000));
@@ -312,6 +401,26 @@ mod tests {
         assert!(!i.boot_kernel_le);
         assert_eq!(i.power_off, Some(0x2003));
         assert_eq!(i.cpu.timebase_frequency, Some(512_000_000));
+        assert_eq!(i.cpus.ids(), &[0, 1]);
+        assert_eq!(
+            (i.cpus.id(1), i.cpus.id(2), i.cpus.dropped),
+            (Some(1), None, 0)
+        );
+        assert_eq!(i.start_cpu, Some(0x2006));
+        assert_eq!(i.query_cpu_stopped_state, Some(0x2005));
+        assert_eq!(i.stop_self, Some(0x2007));
+    }
+
+    #[test]
+    fn cpus_beyond_the_maximum_are_counted() {
+        let mut c = Cpus::default();
+        for id in 0..MAX_CPUS as u32 + 3 {
+            c.push(id * 8);
+        }
+        assert_eq!(c.len(), MAX_CPUS);
+        assert_eq!(c.dropped, 3);
+        assert_eq!(c.id(MAX_CPUS - 1), Some(8 * (MAX_CPUS as u32 - 1)));
+        assert!(Cpus::default().is_empty());
     }
 
     #[test]

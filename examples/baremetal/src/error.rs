@@ -53,4 +53,70 @@ pub enum Error {
         /// The smallest heap [`heap::init`](crate::heap) accepts.
         min: usize,
     },
+    /// A CPU index the device tree does not list (or the boot CPU, index 0, where a
+    /// secondary is needed).
+    #[error(
+        "CPU index {index}: the device tree lists {count} CPU threads, and index 0 is the boot CPU"
+    )]
+    NoSuchCpu {
+        /// The index asked for.
+        index: usize,
+        /// Threads the tree lists.
+        count: usize,
+    },
+    /// An RTAS call answered a status other than 0 (success).
+    #[error("RTAS {call} for CPU thread {id}: status {status}")]
+    RtasStatus {
+        /// The call's name (`start-cpu`, `query-cpu-stopped-state`).
+        call: &'static str,
+        /// The CPU thread id it named.
+        id: u32,
+        /// The RTAS status returned.
+        status: i32,
+    },
+    /// `start-cpu` on a thread that `query-cpu-stopped-state` does not report stopped (0).
+    #[error(
+        "CPU thread {id} is not stopped (query-cpu-stopped-state: {state}), it cannot be started"
+    )]
+    CpuNotStopped {
+        /// The CPU thread id.
+        id: u32,
+        /// The state the L0 reported (2: running).
+        state: u32,
+    },
+    /// A started CPU did not reach its run loop in time.
+    #[error(
+        "CPU index {index} (thread {id}) did not come online within {waited_us} us of start-cpu"
+    )]
+    CpuNotOnline {
+        /// The CPU index.
+        index: usize,
+        /// The CPU thread id.
+        id: u32,
+        /// How long the caller waited.
+        waited_us: u64,
+    },
+    /// A job was handed to a CPU that is not idle in its run loop (not started, stopped, or
+    /// running another caller's job).
+    #[error("CPU index {index} is not idle in its run loop (state {state})")]
+    CpuNotIdle {
+        /// The CPU index.
+        index: usize,
+        /// Its state: 0 offline, 1 starting, 2 idle, 3 job posted, 4 running a job, 5 done.
+        state: u32,
+    },
+    /// The CPU did not take a job within the time given; the job was withdrawn unrun.
+    #[error("CPU index {index} did not take the job within {waited_us} us; withdrawn, not run")]
+    JobNotTaken {
+        /// The CPU index.
+        index: usize,
+        /// How long the caller waited.
+        waited_us: u64,
+    },
+    /// No heap for a secondary CPU's stacks.
+    #[error("no heap for {bytes:#x} bytes of CPU stacks")]
+    NoStack {
+        /// Bytes asked for.
+        bytes: usize,
+    },
 }

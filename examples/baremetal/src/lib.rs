@@ -1,7 +1,8 @@
 //! Bare-metal plumbing for a PAPR L1 that QEMU's `pseries` machine boots as its firmware
 //! (`-bios`): the entry trampoline and interrupt vectors ([`boot`]), the hypervisor console
 //! with `print!`/`println!` and input ([`console`]), the heap for `alloc` ([`heap`]), RTAS
-//! ([`rtas`]), what the device tree says ([`dt`]), and the symbols a freestanding binary must
+//! ([`rtas`]), what the device tree says ([`dt`]), secondary CPUs started through RTAS with a
+//! per-CPU job mailbox (`smp`, issue 20), and the symbols a freestanding binary must
 //! provide (`memcpy` & co., `rust_eh_personality`, `_Unwind_Resume`, the panic handler).
 //!
 //! A binary links with this crate's `link.ld` (its `build.rs` passes `-T…/baremetal/link.ld`),
@@ -17,6 +18,9 @@
 #![cfg_attr(not(test), no_std)]
 
 #[cfg(all(target_arch = "powerpc64", not(test)))]
+extern crate alloc;
+
+#[cfg(all(target_arch = "powerpc64", not(test)))]
 pub mod boot;
 pub mod console;
 pub mod dt;
@@ -28,6 +32,8 @@ mod mem;
 #[cfg(all(target_arch = "powerpc64", feature = "panic-handler", not(test)))]
 mod panic;
 pub mod rtas;
+#[cfg(all(target_arch = "powerpc64", not(test)))]
+pub mod smp;
 
 pub use error::Error;
 

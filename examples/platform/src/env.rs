@@ -54,10 +54,22 @@ pub trait Environment {
     /// filled (0 when there is none).
     fn console_read(&mut self, buf: &mut [u8]) -> usize;
 
-    /// `H_CEDE`: idles until the L1 timebase reaches `timebase` or console input arrives,
-    /// whichever comes first.
+    /// Idles until the L1 timebase reaches `timebase` or console input arrives, whichever
+    /// comes first: for `H_CEDE` of the one vCPU of a [`Platform`](crate::Platform), or from
+    /// [`Board::idle`](crate::Board::idle) when no vCPU of a board may run (`timebase` = the
+    /// earliest decrementer of a ceded vCPU).
     fn idle_until(&mut self, timebase: u64) -> Wake;
 
     /// The L0's wall clock (the VMM forwards to the L1's RTAS), or `None` when it has none.
     fn time_of_day(&mut self) -> Option<TimeOfDay>;
+
+    /// vCPU `vcpu`, not the one whose exit is being handled, has new work: its ICP now
+    /// presents an interrupt (`H_IPI`), `H_PROD` named it, or RTAS `start-cpu` started it.
+    /// A VMM running vCPUs on several L1 CPUs makes the L1 CPU running (or idling for)
+    /// that vCPU look at the [`Board`](crate::Board) again — e.g. an IPI that ends its
+    /// `H_GUEST_RUN_VCPU`; on one L1 CPU the scheduler asks the board anyway, and the
+    /// default does nothing.
+    fn kick(&mut self, vcpu: u64) {
+        let _ = vcpu;
+    }
 }

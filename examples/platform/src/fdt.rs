@@ -229,7 +229,7 @@ pub fn build(cfg: &DtConfig<'_>) -> Result<Vec<u8>, Error> {
         .map_err(fdt_err)?;
     w.property_string("device_type", "chrp").map_err(fdt_err)?;
     chosen(&mut w, cfg).map_err(fdt_err)?;
-    rtas_node(&mut w, cfg.rtas_base).map_err(fdt_err)?;
+    rtas_node(&mut w, cfg.rtas_base, cfg.vcpus).map_err(fdt_err)?;
     let mem = w.begin_node("memory@0").map_err(fdt_err)?;
     w.property_string("device_type", "memory")
         .map_err(fdt_err)?;
@@ -305,7 +305,10 @@ fn chosen(w: &mut FdtWriter, cfg: &DtConfig<'_>) -> FdtResult {
     w.end_node(n)
 }
 
-fn rtas_node(w: &mut FdtWriter, base: u64) -> FdtResult {
+/// `/rtas`: the base, the entry, the tokens; with more than one vCPU also `start-cpu`,
+/// `query-cpu-stopped-state` and `stop-self` (Linux then starts the secondaries with
+/// `start-cpu`; with one vCPU the tree stays as it was: no call needs them).
+fn rtas_node(w: &mut FdtWriter, base: u64, vcpus: u32) -> FdtResult {
     use rtas::token;
     let n = w.begin_node("rtas")?;
     // rtas_initialize() reads both as one cell; check() keeps the page below 4 GiB.
@@ -318,6 +321,11 @@ fn rtas_node(w: &mut FdtWriter, base: u64) -> FdtResult {
     w.property_u32("get-time-of-day", token::GET_TIME_OF_DAY)?;
     w.property_u32("set-time-of-day", token::SET_TIME_OF_DAY)?;
     w.property_u32("ibm,os-term", token::IBM_OS_TERM)?;
+    if vcpus > 1 {
+        w.property_u32("start-cpu", token::START_CPU)?;
+        w.property_u32("query-cpu-stopped-state", token::QUERY_CPU_STOPPED_STATE)?;
+        w.property_u32("stop-self", token::STOP_SELF)?;
+    }
     w.property_null("ibm,extended-os-term")?;
     w.property_u32("rtas-error-log-max", 0x800)?;
     w.property_string("ibm,hypertas-functions", "hcall-set-mode")?;

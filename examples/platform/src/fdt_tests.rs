@@ -88,6 +88,12 @@ fn mandatory_properties_parse_back() {
         0
     );
     assert_eq!(str_of(rtas, "ibm,hypertas-functions"), "hcall-set-mode");
+    for name in ["start-cpu", "query-cpu-stopped-state", "stop-self"] {
+        assert!(
+            rtas.property(name).is_none(),
+            "{name}: one vCPU, no SMP calls"
+        );
+    }
 
     let cpu = t.find_node("/cpus/PowerPC,POWER10@0").unwrap();
     assert_eq!(str_of(cpu, "device_type"), "cpu");
@@ -191,6 +197,29 @@ fn smp_without_initrd_and_custom_cpu() {
         icp.property("ibm,interrupt-server-ranges").unwrap().value,
         &[0, 0, 0, 0, 0, 0, 0, 4]
     );
+    // Linux starts the secondaries with these (QEMU's token numbers).
+    let rtas = t.find_node("/rtas").unwrap();
+    for (name, tok) in [
+        ("query-cpu-stopped-state", 0x2005),
+        ("start-cpu", 0x2006),
+        ("stop-self", 0x2007),
+    ] {
+        assert_eq!(u32_of(rtas, name), tok, "{name}");
+    }
+    // Every CPU node carries the same properties as the boot CPU's, bar reg/server.
+    let props = |n: FdtNode<'_, '_>| -> Vec<String> {
+        n.properties().map(|p| String::from(p.name)).collect()
+    };
+    let cpu0 = t.find_node("/cpus/PowerPC,POWER10@0").unwrap();
+    for id in 1..4 {
+        let c = t
+            .find_node(&alloc::format!("/cpus/PowerPC,POWER10@{id}"))
+            .unwrap();
+        assert_eq!(props(c), props(cpu0), "cpu {id}");
+        assert_eq!(u32_of(c, "reg"), id);
+        assert_eq!(u32_of(c, "ibm,ppc-interrupt-server#s"), id);
+        assert_eq!(u32_of(c, "cpu-version"), u32_of(cpu0, "cpu-version"));
+    }
 }
 
 #[test]

@@ -27,6 +27,10 @@ pub const H_SET_XDABR: u64 = 0x134;
 pub const H_REGISTER_VPA: u64 = 0xDC;
 /// `H_CEDE`: give up the processor until an interrupt (enables MSR\[EE\]).
 pub const H_CEDE: u64 = 0xE0;
+/// `H_CONFER`: give the processor to another vCPU (−1: to any) or wait for `H_PROD`.
+pub const H_CONFER: u64 = 0xE4;
+/// `H_PROD`: wake a vCPU from `H_CEDE`/`H_CONFER`.
+pub const H_PROD: u64 = 0xE8;
 /// `H_GET_CPU_CHARACTERISTICS`: speculation-related characteristics and behaviours.
 pub const H_GET_CPU_CHARACTERISTICS: u64 = 0x1C8;
 /// `H_XIRR_X`: `H_XIRR` that also returns the timebase.
@@ -70,6 +74,8 @@ pub fn name(nr: u64) -> &'static str {
         H_SET_XDABR => "H_SET_XDABR",
         H_REGISTER_VPA => "H_REGISTER_VPA",
         H_CEDE => "H_CEDE",
+        H_CONFER => "H_CONFER",
+        H_PROD => "H_PROD",
         H_GET_CPU_CHARACTERISTICS => "H_GET_CPU_CHARACTERISTICS",
         H_XIRR_X => "H_XIRR_X",
         H_REGISTER_PROC_TBL => "H_REGISTER_PROC_TBL",

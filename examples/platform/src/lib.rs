@@ -8,7 +8,10 @@
 //! * [`vcpu`] — the pseries vCPU defaults (AMOR, HFSCR, LPCR) and kexec entry registers;
 //! * [`Platform`] — a nestedv2 [`ExitHandler`](papr_nestedv2::ExitHandler) answering the
 //!   guest hcalls and RTAS as QEMU's spapr does, over the VMM's [`Environment`] (console,
-//!   idling, wall clock).
+//!   idling, wall clock);
+//! * [`Board`] — the platform shared by several vCPUs (SMP: RTAS `start-cpu`, IPIs between
+//!   the vCPUs' XICS presentation controllers, `H_CEDE`/`H_PROD`/`H_CONFER`), with a
+//!   [`VcpuHandler`] per vCPU and the scheduling questions a VMM asks.
 //!
 //! Every address and length the L2 passes is checked against its RAM before use; bad
 //! arguments get PAPR's error codes and nothing in the L1 or the L0 breaks.
@@ -36,6 +39,7 @@ extern crate alloc;
 #[cfg(any(test, feature = "mock"))]
 extern crate std;
 
+mod board;
 pub mod elf;
 mod env;
 mod error;
@@ -47,8 +51,9 @@ pub mod rtas;
 mod time;
 pub mod vcpu;
 
+pub use board::{Board, VcpuHandler};
 #[cfg(any(test, feature = "mock"))]
 pub use env::MockEnvironment;
 pub use env::{Environment, TimeOfDay, Wake};
 pub use error::Error;
-pub use platform::{Outcome, Platform, PlatformConfig, PlatformStats, SRR1_PREFIXED};
+pub use platform::{CpuState, Outcome, Platform, PlatformConfig, PlatformStats, SRR1_PREFIXED};

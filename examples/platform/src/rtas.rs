@@ -49,6 +49,12 @@ pub mod token {
     pub const POWER_OFF: u32 = 0x2003;
     /// `system-reboot`.
     pub const SYSTEM_REBOOT: u32 = 0x2004;
+    /// `query-cpu-stopped-state`.
+    pub const QUERY_CPU_STOPPED_STATE: u32 = 0x2005;
+    /// `start-cpu`.
+    pub const START_CPU: u32 = 0x2006;
+    /// `stop-self`.
+    pub const STOP_SELF: u32 = 0x2007;
     /// `ibm,os-term`.
     pub const IBM_OS_TERM: u32 = 0x201F;
     /// The token Linux's early debug code assumes for `display-character` (QEMU honours it).
@@ -59,7 +65,8 @@ pub mod token {
     /// ```
     /// use papr_platform::rtas::token;
     /// assert_eq!(token::name(token::POWER_OFF), Some("power-off"));
-    /// assert_eq!(token::name(0x2005), None);
+    /// assert_eq!(token::name(token::START_CPU), Some("start-cpu"));
+    /// assert_eq!(token::name(0x2008), None);
     /// ```
     pub const fn name(token: u32) -> Option<&'static str> {
         Some(match token {
@@ -68,6 +75,9 @@ pub mod token {
             SET_TIME_OF_DAY => "set-time-of-day",
             POWER_OFF => "power-off",
             SYSTEM_REBOOT => "system-reboot",
+            QUERY_CPU_STOPPED_STATE => "query-cpu-stopped-state",
+            START_CPU => "start-cpu",
+            STOP_SELF => "stop-self",
             IBM_OS_TERM => "ibm,os-term",
             _ => return None,
         })

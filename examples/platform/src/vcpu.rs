@@ -10,6 +10,14 @@ use papr_nestedv2::{lpcr, msr, VcpuContext};
 /// `Guest::create_vcpu`.
 pub const ENTRY_MSR: u64 = msr::SF;
 
+/// The MSR of a vCPU started by RTAS `start-cpu`: 64-bit, machine checks on, real mode,
+/// big-endian (QEMU `rtas_start_cpu`).
+///
+/// ```
+/// assert_eq!(papr_platform::vcpu::START_MSR, (1 << 63) | (1 << 12));
+/// ```
+pub const START_MSR: u64 = msr::SF | msr::ME;
+
 /// The entry LPCR: DPFD = 4 (and GTSE, which QEMU forces anyway). Interrupts start
 /// big-endian, as on a reset machine: Linux switches them with `H_SET_MODE(LE)` before it
 /// enables any, and big-endian test kernels rely on it.

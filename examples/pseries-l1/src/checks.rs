@@ -5,7 +5,6 @@
 //! L1 judging its own refusal is no check of the L0 (papr-hcall's tests judge it).
 
 use crate::l2host::Hv;
-use alloc::alloc::{alloc_zeroed, Layout};
 use alloc::format;
 use core::fmt;
 use papr_baremetal::println;
@@ -172,17 +171,17 @@ pub fn before_negotiate(t: &mut Tally, hv: &mut Hv) {
 /// The lifecycle checks after `NestedHost::negotiate` set capabilities `n`, through the
 /// host's hcall API. Prints one line each.
 pub fn after_negotiate(t: &mut Tally, hv: &mut Hv, n: Negotiated) {
-    // One page of L1 memory that the L0 reads GSBs from and writes answers to. Only raw
-    // pointers ever point into it (IdentityMemory's contract).
-    let page = Layout::from_size_align(4096, 4096).map_or(core::ptr::null_mut(), |l| {
-        // SAFETY: the layout has a non-zero size.
-        unsafe { alloc_zeroed(l) }
-    });
-    if page.is_null() {
-        t.check(false, "L1 setup", format_args!("no heap for the GSB page"));
+    // One page of the L0 window that the L0 reads GSBs from and writes answers to (no Rust
+    // object lives there: IdentityMemory's contract).
+    let Some(page) = crate::l2host::l1_memory(4096, 4096) else {
+        t.check(
+            false,
+            "L1 setup",
+            format_args!("no room in the L0 window for the GSB page"),
+        );
         return;
-    }
-    let at = L1RealAddr(page as u64);
+    };
+    let at = L1RealAddr(page);
     let start = hv.counts().total();
     t.expect_code(
         "SET_CAPABILITIES again",

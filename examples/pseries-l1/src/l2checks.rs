@@ -401,24 +401,32 @@ fn put_be(host: &Host, ram: u64, gpa: u64, value: u64) -> bool {
 /// The L1 builds a process-scoped tree in guest A's RAM (PID 0: EA = GPA with 2 MiB
 /// leaves for RAM and the device), sets the process table, and the L2 turns IR/DR on.
 fn mmu_on(t: &mut Tally, host: &Host, a: &mut L2Vcpu<'_, '_>, ram: u64) {
-    const PDE: u64 = 0x8000_0000_0000_0000 | 9;
-    const RAM_LEAF: u64 = 0xC000_0000_0000_018F; // V L R C priv read write exec
-    const IO_LEAF: u64 = 0xC000_0000_0000_01AE; // V L R C non-idempotent I/O priv read write
-    let ok = put_be(
-        host,
-        ram,
-        PROCESS_TABLE,
-        0x4000_0000_0000_00A0 | PROCESS_ROOT | 13,
-    ) && put_be(host, ram, PROCESS_TABLE + 8, 0)
-        && put_be(host, ram, PROCESS_ROOT, PDE | PROCESS_PUD)
-        && put_be(host, ram, PROCESS_PUD, PDE | PROCESS_PMD)
-        && put_be(host, ram, PROCESS_PMD, RAM_LEAF)
-        && put_be(host, ram, PROCESS_PMD + 8, RAM_LEAF | 0x20_0000)
+    use papr_mmu_radix::{Attr, Pde, Perms, Prte, Pte, LEVEL_NLS};
+    let pde = |next: u64| Pde::new_process(GuestRealAddr(next), LEVEL_NLS[1]).raw();
+    // Kernel leaves: privileged, referenced and changed (no R/C update faults).
+    let leaf = |rpn: u64, perms: Perms, attr: Attr| {
+        Pte::new_process(GuestRealAddr(rpn), perms, attr)
+            .with_rc(true, true)
+            .with_privileged(true)
+            .raw()
+    };
+    let prte = Prte::new(GuestRealAddr(PROCESS_ROOT));
+    let ok = put_be(host, ram, PROCESS_TABLE, prte.dw0)
+        && put_be(host, ram, PROCESS_TABLE + 8, prte.dw1)
+        && put_be(host, ram, PROCESS_ROOT, pde(PROCESS_PUD))
+        && put_be(host, ram, PROCESS_PUD, pde(PROCESS_PMD))
+        && put_be(host, ram, PROCESS_PMD, leaf(0, Perms::RWX, Attr::Normal))
+        && put_be(
+            host,
+            ram,
+            PROCESS_PMD + 8,
+            leaf(0x20_0000, Perms::RWX, Attr::Normal),
+        )
         && put_be(
             host,
             ram,
             PROCESS_PMD + 8 * (MMIO_BASE >> 21),
-            IO_LEAF | MMIO_BASE,
+            leaf(MMIO_BASE, Perms::RW, Attr::NonIdempotentIo),
         );
     let g = a.guest();
     let mapped = [PROCESS_TABLE, PROCESS_ROOT, PROCESS_PUD, PROCESS_PMD]

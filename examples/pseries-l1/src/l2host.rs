@@ -1,8 +1,10 @@
 //! Boot glue between this L1 and `papr-nestedv2`: the backend types of the one
-//! [`NestedHost`], L1 memory for L2 RAM and tables, and [`TimedHcall`], which times every
-//! `H_GUEST_RUN_VCPU` with the timebase (round trip through the L0, per trap vector).
+//! [`NestedHost`], the L0 window (the only L1 memory the L0 and the L2s are given: L2 RAM,
+//! tables, run buffers), and [`TimedHcall`], which times every `H_GUEST_RUN_VCPU` with the
+//! timebase (round trip through the L0, per trap vector).
 
-use alloc::alloc::{alloc_zeroed, Layout};
+use alloc::format;
+use alloc::string::String;
 use core::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use papr_hcall::{
     opcode, CountingHcall, Hcall, HcallOutput, IdentityMemory, NestedHv, Sc1, TimebaseSpin,
@@ -11,7 +13,7 @@ use papr_mmu_radix::PoolAlloc;
 use papr_nestedv2::{Guest, NestedHost, TimebaseClock, Vcpu};
 
 /// The backends the L1 runs its L2s with: `sc 1` (counted, RUNs timed), identity-mapped L1
-/// memory over the heap, a timebase delay and clock, and a page pool for run buffers.
+/// memory over the L0 window ([`window`]), a timebase delay and clock, and a page pool for run buffers.
 pub type Parts = (
     CountingHcall<TimedHcall<Sc1>>,
     IdentityMemory,
@@ -120,11 +122,46 @@ impl<H: Hcall> Hcall for TimedHcall<H> {
     }
 }
 
-/// The hcall API over `sc 1`, counted and timed, with L1 memory = the heap
-/// (`heap_start..heap_end`, identity mapped: the L1 runs in real mode).
-pub fn new_hv(heap_start: u64, heap_end: u64, ticks_per_us: u64) -> Hv {
-    // SAFETY: the heap range is RAM owned by this L1 for its whole life, identity mapped (real mode); the L0 and the L2s only reach buffers the L1 handed them, which no Rust reference covers (run buffers, tables and L2 RAM are used through raw pointers only).
-    let mem = unsafe { IdentityMemory::new(heap_start, heap_end) };
+/// Start of the L0 window: L1 memory that holds no Rust object (the heap ends at or below
+/// it, the image lies below the heap), handed out by [`l1_memory`] for what the L0 and the
+/// L2s reach: L2 RAM, partition-scoped tables, run buffers (and the conformance driver's pool).
+pub const L0_WINDOW: u64 = 0x0200_0000;
+/// Size of the L0 window: two L2s' RAM at 16 MiB-aligned addresses, their tables and run
+/// buffers (checks), or the 16 MiB pool of the conformance driver.
+pub const L0_WINDOW_LEN: u64 = 64 << 20;
+/// End of the window once [`reserve_window`] checked it is RAM; 0 before (nothing handed out).
+static WINDOW_END: AtomicU64 = AtomicU64::new(0);
+/// The next free byte of the window.
+static WINDOW_NEXT: AtomicU64 = AtomicU64::new(L0_WINDOW);
+
+/// Reserves `L0_WINDOW..L0_WINDOW + L0_WINDOW_LEN` for the L0 after checking that it lies
+/// below `limit` (the end of usable RAM: memory size and device tree) and above the heap's
+/// end `heap_end`. Returns the window (start, end).
+///
+/// # Errors
+/// The window and what overlaps it, as text.
+pub fn reserve_window(heap_end: u64, limit: u64) -> Result<(u64, u64), String> {
+    let end = L0_WINDOW + L0_WINDOW_LEN;
+    if heap_end > L0_WINDOW || end > limit {
+        return Err(format!(
+            "L0 window {L0_WINDOW:#x}..{end:#x} does not fit between the heap's end {heap_end:#x} and the end of usable RAM {limit:#x}"
+        ));
+    }
+    WINDOW_END.store(end, Relaxed);
+    Ok((L0_WINDOW, end))
+}
+
+/// The L0 window (start, end); empty before [`reserve_window`].
+pub fn window() -> (u64, u64) {
+    (L0_WINDOW, WINDOW_END.load(Relaxed).max(L0_WINDOW))
+}
+
+/// The hcall API over `sc 1`, counted and timed, with L1 memory = the L0 window
+/// ([`window`], identity mapped: the L1 runs in real mode).
+pub fn new_hv(ticks_per_us: u64) -> Hv {
+    let (start, end) = window();
+    // SAFETY: the window is RAM owned by this L1 for its whole life (checked by `reserve_window` against the memory size and the device tree), identity mapped (real mode), and holds no Rust object: the heap ends at or below its start and the image lies below the heap. The L0 and the L2s only reach the run buffers, tables and L2 RAM `l1_memory` placed in it, which this program touches only through this handle.
+    let mem = unsafe { IdentityMemory::new(start, end) };
     NestedHv::new(
         // SAFETY: the `Sc1` goes straight into the `NestedHv` over `mem`, which hands the L0 only addresses inside it; it comes back out only through `hcall_unchecked` to read the timer.
         CountingHcall::new(TimedHcall::new(unsafe { Sc1::new() })),
@@ -133,19 +170,28 @@ pub fn new_hv(heap_start: u64, heap_end: u64, ticks_per_us: u64) -> Hv {
     )
 }
 
-/// `len` zeroed bytes of heap at an `align`-aligned address, never freed (the L0 may use
-/// them until a guest is deleted, and the L1 powers off after its last guest).
+/// `len` zeroed bytes of the L0 window at an `align`-aligned address (a power of two),
+/// never given back (the L0 may use them until a guest is deleted, and the L1 powers off
+/// after its last guest). `None` when the window is not reserved or has no room left.
 pub fn l1_memory(len: u64, align: u64) -> Option<u64> {
-    let layout = Layout::from_size_align(len as usize, align as usize).ok()?;
-    if layout.size() == 0 {
+    if len == 0 || !align.is_power_of_two() {
         return None;
     }
-    // SAFETY: the layout has a non-zero size (checked above).
-    let p = unsafe { alloc_zeroed(layout) };
-    (!p.is_null()).then_some(p as u64)
+    let end = WINDOW_END.load(Relaxed);
+    let mut base = 0;
+    WINDOW_NEXT
+        .fetch_update(Relaxed, Relaxed, |next| {
+            base = next.checked_add(align - 1)? & !(align - 1);
+            let top = base.checked_add(len)?;
+            (top <= end).then_some(top)
+        })
+        .ok()?;
+    // SAFETY: `base..base + len` lies inside the reserved window (checked above), which is RAM that holds no Rust object (see `reserve_window`); the bump pointer hands each byte out once, and nothing (L0 or L2) has its address yet.
+    unsafe { core::ptr::write_bytes(base as usize as *mut u8, 0, len as usize) };
+    Some(base)
 }
 
-/// A page pool of `len` bytes (64 KiB aligned, so a radix root fits) over fresh heap.
+/// A page pool of `len` bytes (64 KiB aligned, so a radix root fits) in the L0 window.
 pub fn pool(len: u64) -> Option<PoolAlloc<1>> {
     let base = l1_memory(len, 1 << 16)?;
     PoolAlloc::new(papr_mmu_radix::L1RealAddr(base), len).ok()

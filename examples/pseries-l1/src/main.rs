@@ -18,24 +18,21 @@ mod l2emu;
 mod l2host;
 mod l2payload;
 mod l2timing;
+mod smpcheck;
 
 use alloc::format;
 use papr_baremetal::{boot, dt, heap, println, rtas};
 use papr_hcall::Capabilities;
-use papr_nestedv2::{NestedHost, TimebaseClock};
+use papr_nestedv2::{NestedHost, Quirks, TimebaseClock};
 
 papr_baremetal::entry!(l1_main);
-
-/// Largest heap this L1 needs: two L2s' RAM at 16 MiB-aligned L1 addresses, their tables and
-/// run buffers.
-const MAX_HEAP: usize = 64 << 20;
 
 /// The L1 proper, entered from `papr-baremetal`'s boot code with the device tree address.
 pub fn l1_main(fdt_addr: usize) -> ! {
     let t0 = boot::timebase();
     // `boot::enter` switched interrupts to little-endian before calling this.
     let le = boot::little_endian_interrupts();
-    // SAFETY: QEMU passes the address of a valid flattened device tree in r3 and never moves it; nothing in this L1 writes to it (the heap ends below it, see below). A tree that does not parse gives the defaults.
+    // SAFETY: QEMU passes the address of a valid flattened device tree in r3 and never moves it; nothing in this L1 writes to it (the heap and the L0 window end below it, checked below). A tree that does not parse gives the defaults.
     let info = unsafe { dt::read(fdt_addr) }.unwrap_or_default();
     info.apply();
     println!("pseries-l1: bare-metal PAPR L1 (papr-nested)");
@@ -51,29 +48,45 @@ pub fn l1_main(fdt_addr: usize) -> ! {
         println!("  little-endian interrupts: {e}");
     }
     let limit = info.memory.min(fdt_addr);
-    // SAFETY: [end of the image, limit) is RAM (below the memory size at 0 and below the device
-    // tree, from the tree itself) that nothing else uses: this L1 is booted without `-kernel`
-    // and `-initrd`, so QEMU loads nothing there.
-    let (heap, size) = match unsafe { heap::init(limit, MAX_HEAP) } {
-        Ok(h) => h,
+    // SAFETY: [end of the image, L0 window) is RAM (below the memory size at 0 and below the
+    // device tree, from the tree itself) that nothing else uses: this L1 is booted without
+    // `-kernel` and `-initrd`, so QEMU loads nothing there. The heap stops below the L0
+    // window, which holds no Rust object.
+    let (heap, size) =
+        match unsafe { heap::init(limit.min(l2host::L0_WINDOW as usize), usize::MAX) } {
+            Ok(h) => h,
+            Err(e) => {
+                println!("  {e}");
+                rtas::terminate("no heap")
+            }
+        };
+    let (w0, w1) = match l2host::reserve_window((heap + size) as u64, limit as u64) {
+        Ok(w) => w,
         Err(e) => {
             println!("  {e}");
-            rtas::terminate("no heap")
+            rtas::terminate("no L0 window")
         }
     };
-    println!("  heap {heap:#x} + {size:#x}");
+    println!(
+        "  heap {heap:#x} + {size:#x}, L0 window {w0:#x}..{w1:#x} (L2 RAM, tables, run buffers)"
+    );
     // The build selects the mode: the checks, or (feature `conformance`) the scenario suite.
     #[cfg(feature = "conformance")]
-    let mode: fn(u64, u64, u64, u64) -> ! = conformance_main;
+    let mode: fn(&dt::Info, u64, u64, u64) -> ! = conformance_main;
     #[cfg(not(feature = "conformance"))]
-    let mode: fn(u64, u64, u64, u64) -> ! = checks_main;
-    mode(heap as u64, (heap + size) as u64, t0, info.ticks_per_us)
+    let mode: fn(&dt::Info, u64, u64, u64) -> ! = checks_main;
+    mode(&info, w0, w1, t0)
 }
 
 /// Normal mode: the checks, then `RESULT: N ok, M FAIL`; powers off when all passed.
 #[cfg_attr(feature = "conformance", allow(dead_code))]
-fn checks_main(heap_start: u64, heap_end: u64, t0: u64, ticks_per_us: u64) -> ! {
-    let (ok, fail) = checks(heap_start, heap_end, ticks_per_us);
+fn checks_main(info: &dt::Info, _window_start: u64, _window_end: u64, t0: u64) -> ! {
+    let ticks_per_us = info.ticks_per_us;
+    // First the second CPU (started, given a job, stopped again before the timed checks).
+    let mut t = checks::Tally::default();
+    smpcheck::run(&mut t, info);
+    let (ok, fail) = checks(ticks_per_us);
+    let (ok, fail) = (ok + t.ok, fail + t.fail);
     let ms = boot::timebase().wrapping_sub(t0) / (ticks_per_us * 1000);
     println!("RESULT: {ok} ok, {fail} FAIL ({ms} ms)");
     if fail == 0 && ok > 0 {
@@ -86,9 +99,10 @@ fn checks_main(heap_start: u64, heap_end: u64, t0: u64, ticks_per_us: u64) -> ! 
 /// Conformance mode: the scenario suite instead of the checks; powers off when every
 /// scenario ran to its end (differences are judged by xtask, not here).
 #[cfg(feature = "conformance")]
-fn conformance_main(heap_start: u64, heap_end: u64, t0: u64, ticks_per_us: u64) -> ! {
+fn conformance_main(info: &dt::Info, window_start: u64, window_end: u64, t0: u64) -> ! {
+    let ticks_per_us = info.ticks_per_us;
     println!("conformance mode: every papr-scenarios scenario, in order, on this fresh L0");
-    let Some((n, events, errors)) = conformance::run(heap_start, heap_end) else {
+    let Some((n, events, errors)) = conformance::run(window_start, window_end) else {
         println!("CONFORMANCE: no L1 memory for the driver's pool");
         rtas::terminate("conformance: no memory")
     };
@@ -100,15 +114,17 @@ fn conformance_main(heap_start: u64, heap_end: u64, t0: u64, ticks_per_us: u64) 
 /// The lifecycle checks, then one [`NestedHost`] for every L2: capabilities are negotiated
 /// once, between the checks that must come before and those that come after. Returns
 /// (ok, FAIL).
-fn checks(heap_start: u64, heap_end: u64, ticks_per_us: u64) -> (u32, u32) {
+fn checks(ticks_per_us: u64) -> (u32, u32) {
     let mut t = checks::Tally::default();
-    let mut hv = l2host::new_hv(heap_start, heap_end, ticks_per_us);
+    let mut hv = l2host::new_hv(ticks_per_us);
     checks::before_negotiate(&mut t, &mut hv);
     let host = l2host::pool(128 << 10)
         .ok_or(papr_nestedv2::Error::OutOfPages {
             what: "run buffer pool",
         })
-        .and_then(|pages| NestedHost::negotiate(hv, TimebaseClock, pages, Capabilities::MODES));
+        .and_then(|pages| NestedHost::negotiate(hv, TimebaseClock, pages, Capabilities::MODES))
+        // QEMU's L0 saves the L2's DEC with the wrong sign: nestedv2 corrects it per vCPU.
+        .map(|h| h.with_quirks(Quirks::QEMU));
     // H_SUCCESS from the L0 for GET_CAPABILITIES and SET_CAPABILITIES (what negotiate sends).
     t.check(
         host.is_ok(),

@@ -110,7 +110,8 @@ pub const MILLISECOND: u64 = 512_000;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Handle {
     /// Linux-like: complete hcalls with r3 = 0; map unmapped RAM pages (HDSI/HISI); set
-    /// R/C on R/C faults; skip MMIO accesses and illegal instructions.
+    /// R/C on R/C faults; emulate MMIO loads and stores (`papr_nestedv2::mmio`); skip
+    /// illegal instructions.
     Auto,
     /// Nothing: the next run retries the faulting instruction.
     Nothing,
@@ -189,8 +190,9 @@ pub enum Step {
         /// The L2 program.
         program: Vec<L2Op>,
     },
-    /// `H_GUEST_RUN_VCPU`: builds the run input (pending registers + HDEC expiry), runs,
-    /// traces the exit, then handles it.
+    /// `H_GUEST_RUN_VCPU`: flushes the vCPU's `VcpuState` (dirty registers + HDEC expiry)
+    /// into the run input, runs, traces the exit as the L0 wrote it, applies the output to
+    /// the cache, decodes it (`papr_nestedv2::Exit::decode`) and handles it.
     Run {
         /// Slot.
         slot: u8,
@@ -210,7 +212,8 @@ pub enum Step {
         /// r4.
         flags: u64,
     },
-    /// Queues a register for the next run input.
+    /// Sets a register in the vCPU's `VcpuState`, sent in the next run input (an id the
+    /// cache refuses — read-only, unknown, too wide — is traced `refused call=vcpu-state`).
     SetReg {
         /// Slot.
         slot: u8,
@@ -346,7 +349,9 @@ pub enum Step {
     },
 }
 
-/// One scenario: a name, what it shows, the L1 steps, and what is known not to match.
+/// One scenario: a name, what it shows, the L1 steps, and what the software L0 cannot
+/// express. The differences accepted between the L0s are not here: each is tied to its
+/// exact trace line in [`crate::known::KNOWN`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Scenario {
     /// Unique, no spaces.
@@ -357,9 +362,6 @@ pub struct Scenario {
     pub steps: Vec<Step>,
     /// What the software L0 cannot express here (printed with its result).
     pub limitations: Vec<&'static str>,
-    /// A difference between the L0s that is known and accepted, with its reason: a trace
-    /// difference in this scenario is then reported, not failed.
-    pub known_difference: Option<&'static str>,
 }
 
 impl Scenario {
@@ -370,19 +372,12 @@ impl Scenario {
             about,
             steps,
             limitations: Vec::new(),
-            known_difference: None,
         }
     }
 
     /// Adds a software-L0 limitation note.
     pub fn limitation(mut self, note: &'static str) -> Self {
         self.limitations.push(note);
-        self
-    }
-
-    /// Declares a known difference.
-    pub fn known(mut self, reason: &'static str) -> Self {
-        self.known_difference = Some(reason);
         self
     }
 

@@ -8,13 +8,17 @@
 //! * `<kind>`: `hcall` (one per hcall the L1 made: `op=` name, `rc=` decimal, `ret=` r4
 //!   where it is deterministic), `refused` (refused client-side, no hcall), `exit` (trap,
 //!   output element ids and lengths, deterministic values), `view` (what the L1 did with
-//!   the exit), `state` (a value read back), `pte`, `mem`, `error` (the driver stopped);
+//!   the exit; for MMIO `act=mmio-load|mmio-store gpa= size= write= data=` with the bytes
+//!   at `gpa` in storage order, and `rt=` for a load), `state` (a value read back), `pte`,
+//!   `mem`, `error` (the driver stopped);
 //! * values are decimal for return codes, hex (`0x…`) for numbers, symbols (`a3`, `s4`,
 //!   `end`) for instruction addresses, never containing spaces.
 //!
-//! Lines that do not start with `T ` are not trace lines (console noise) and are skipped
-//! by [`parse_trace`].
+//! A trace starts with its identity header (`H papr-scenarios format=… suite=… scenarios=…
+//! l0=…`, see [`Identity`]). Lines that do not start with `T ` are not trace lines (the
+//! header, console noise) and are skipped by [`parse_trace`].
 
+pub use crate::identity::{suite_hash, Identity, IdentityError, FORMAT, TOOL};
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
 use core::fmt;

@@ -1,5 +1,5 @@
-//! The whole suite on the software L0: no driver error, nothing that would kill QEMU, and
-//! the values `qemu-verified.md` measured.
+//! The whole suite on the software L0: no driver error, nothing that would kill QEMU, the
+//! values `qemu-verified.md` measured, and MMIO emulated through `papr-nestedv2`.
 #![cfg(feature = "softl0")]
 
 use papr_scenarios::trace::{events_of, TraceLine};
@@ -70,6 +70,30 @@ fn suite_runs_clean_and_matches_measured_values() {
         ["0xc000000000000107"]
     );
     assert_eq!(find(t, "hdec-spin", "exit", "trap"), ["0x980", "0xc00"]);
+    // MMIO loads completed through papr_nestedv2::mmio: the device bytes A0 A1 … land in
+    // GPR5 in the LE L2's byte order; every load and store is emulated, none skipped.
+    assert_eq!(
+        find(t, "exit-mmio-sizes", "view", "rt"),
+        ["0xa0", "0xa1a0", "0xa3a2a1a0", "0xa7a6a5a4a3a2a1a0"]
+    );
+    assert_eq!(
+        find(t, "exit-mmio-sizes", "view", "act"),
+        [
+            "mmio-store",
+            "mmio-store",
+            "mmio-store",
+            "mmio-store",
+            "mmio-load",
+            "mmio-load",
+            "mmio-load",
+            "mmio-load",
+            "complete"
+        ]
+    );
+    assert_eq!(
+        find(t, "exit-mmio-sizes", "view", "size"),
+        ["1", "2", "4", "8", "1", "2", "4", "8"]
+    );
     assert_eq!(
         find(t, "hdec-past-after-positive", "exit", "trap"),
         ["0xc00", "0x980", "0xc00"]

@@ -1,7 +1,6 @@
-//! `TableMemory` backends: a safe byte slice, identity-mapped bare metal (unsafe), and
-//! vm-memory (feature `vm-memory`). The table allocator lives in [`crate::PoolAlloc`].
+//! The one `TableMemory` backend of this crate: a safe byte slice ([`slice::SliceMemory`]),
+//! for tests, docs and software L0s. The L1 memories of a real L1 (`IdentityMemory`,
+//! `VmRealMemory`) live in `papr-hcall`, which implements `TableMemory` for them. The table
+//! allocator lives in [`crate::PoolAlloc`].
 
-pub mod identity;
 pub mod slice;
-#[cfg(feature = "vm-memory")]
-pub mod vm_memory;

@@ -43,10 +43,11 @@ impl<'a> SliceMemory<'a> {
     }
 
     fn range(&self, addr: L1RealAddr, len: u64) -> Result<core::ops::Range<usize>, MemoryError> {
-        let err = MemoryError { addr };
-        if !addr.is_aligned(8) {
-            return Err(err);
-        }
+        MemoryError::check_doubleword(addr)?;
+        let err = MemoryError::OutOfRange {
+            addr: addr.raw(),
+            len,
+        };
         let off = addr.0.checked_sub(self.base.0).ok_or(err)?;
         let end = off.checked_add(len).ok_or(err)?;
         if end > self.bytes.len() as u64 {
@@ -61,11 +62,14 @@ impl<'a> SliceMemory<'a> {
 impl TableMemory for SliceMemory<'_> {
     fn read_u64(&self, addr: L1RealAddr) -> Result<u64, MemoryError> {
         let r = self.range(addr, 8)?;
-        let b: [u8; 8] = self
-            .bytes
-            .get(r)
-            .and_then(|s| s.try_into().ok())
-            .ok_or(MemoryError { addr })?;
+        let b: [u8; 8] =
+            self.bytes
+                .get(r)
+                .and_then(|s| s.try_into().ok())
+                .ok_or(MemoryError::OutOfRange {
+                    addr: addr.raw(),
+                    len: 8,
+                })?;
         Ok(u64::from_be_bytes(b))
     }
 
@@ -73,14 +77,23 @@ impl TableMemory for SliceMemory<'_> {
         let r = self.range(addr, 8)?;
         self.bytes
             .get_mut(r)
-            .ok_or(MemoryError { addr })?
+            .ok_or(MemoryError::OutOfRange {
+                addr: addr.raw(),
+                len: 8,
+            })?
             .copy_from_slice(&value.to_be_bytes());
         Ok(())
     }
 
     fn zero(&mut self, addr: L1RealAddr, len: u64) -> Result<(), MemoryError> {
         let r = self.range(addr, len)?;
-        self.bytes.get_mut(r).ok_or(MemoryError { addr })?.fill(0);
+        self.bytes
+            .get_mut(r)
+            .ok_or(MemoryError::OutOfRange {
+                addr: addr.raw(),
+                len,
+            })?
+            .fill(0);
         Ok(())
     }
 }

@@ -369,7 +369,10 @@ impl TableMemory for Flaky<'_> {
     fn write_u64(&mut self, addr: L1RealAddr, value: u64) -> Result<(), crate::MemoryError> {
         self.writes_left = self.writes_left.wrapping_sub(1);
         if self.writes_left == 0 {
-            return Err(crate::MemoryError { addr });
+            return Err(crate::MemoryError::OutOfRange {
+                addr: addr.raw(),
+                len: 8,
+            });
         }
         self.inner.write_u64(addr, value)
     }

@@ -6,7 +6,7 @@ use super::fetch::{fetch, needs_pid, FetchError, GuestMmu};
 use super::MSR_SF;
 use papr_gsb::{GsidSet, GuestStateId};
 use papr_hcall::RealMemory;
-use papr_mmu_radix::GuestRealAddr;
+use papr_mmu_radix::{GuestRealAddr, TableMemory};
 use papr_vcpu_state::{sets::PTREGS, StateError, StateSource, VcpuState};
 
 /// Where the effective address written to RA by an update form comes from.
@@ -254,7 +254,7 @@ pub fn prepare<S: StateSource + ?Sized>(
 /// # Errors
 /// [`MmioError::Fetch`] (with an [`L2Interrupt`](super::L2Interrupt) for the L2's own
 /// faults), [`MmioError::Unsupported`], [`MmioError::State`].
-pub fn begin<M: RealMemory + ?Sized, S: StateSource + ?Sized>(
+pub fn begin<M: RealMemory + TableMemory + ?Sized, S: StateSource + ?Sized>(
     state: &mut VcpuState,
     src: &mut S,
     mem: &M,

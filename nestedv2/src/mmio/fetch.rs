@@ -4,12 +4,11 @@
 
 use super::decode::{is_prefix, Insn};
 use super::{MSR_IR, MSR_LE, MSR_PR, MSR_SF};
-use crate::guest::RealTableMemory;
-use papr_hcall::{L1RealAddr as HcallRa, RealMemory};
+use papr_hcall::RealMemory;
 use papr_mmu_radix::bits::{PDE_NLB_MASK, PDE_NLS_MASK, PTE_EAA_EXEC, PTE_EAA_PRIV, PTE_LEAF};
 use papr_mmu_radix::bits::{PTE_RPN_MASK, PTE_VALID};
 use papr_mmu_radix::{
-    translate_at, GuestRealAddr, L1RealAddr, ProcessTableValue, Prte, RadixError,
+    translate_at, GuestRealAddr, L1RealAddr, ProcessTableValue, Prte, RadixError, TableMemory,
 };
 
 /// In real mode the processor ignores EA bits 63..60 (Linux `KVM_PAM`,
@@ -202,29 +201,25 @@ pub const fn needs_pid(msr: u64, nia: u64) -> bool {
 
 /// Reads `buf.len()` bytes at L2 real address `gpa` (not crossing a 4 KiB page) through
 /// the partition-scoped tree. `ea` and `table` only label a fault.
-fn read_gpa<M: RealMemory + ?Sized>(
+fn read_gpa<M: RealMemory + TableMemory + ?Sized>(
     mem: &M,
     mmu: &GuestMmu,
     gpa: u64,
     buf: &mut [u8],
     ea: u64,
     table: bool,
-) -> Result<HcallRa, FetchError> {
+) -> Result<L1RealAddr, FetchError> {
     let unmapped = FetchError::PartitionFault {
         ea,
         gpa: GuestRealAddr(gpa),
         table,
     };
-    let t = match translate_at(
-        &RealTableMemory(mem),
-        mmu.partition_root,
-        GuestRealAddr(gpa),
-    ) {
+    let t = match translate_at(mem, mmu.partition_root, GuestRealAddr(gpa)) {
         Ok(Some(t)) => t,
         Ok(None) | Err(RadixError::GpaOutOfRange { .. }) => return Err(unmapped),
         Err(e) => return Err(FetchError::Radix(e)),
     };
-    let ra = HcallRa(t.l1_ra.0);
+    let ra = t.l1_ra;
     mem.read(ra, buf).map_err(|_| FetchError::Memory {
         addr: ra.0,
         len: buf.len() as u64,
@@ -232,7 +227,7 @@ fn read_gpa<M: RealMemory + ?Sized>(
     Ok(ra)
 }
 
-fn read_gpa_u64<M: RealMemory + ?Sized>(
+fn read_gpa_u64<M: RealMemory + TableMemory + ?Sized>(
     mem: &M,
     mmu: &GuestMmu,
     gpa: u64,
@@ -265,7 +260,7 @@ pub struct ProcessTranslation {
 /// [`FetchError::BadConfig`], [`FetchError::NotPresent`], and partition-scoped faults
 /// ([`FetchError::PartitionFault`] with `table` set, [`FetchError::Radix`],
 /// [`FetchError::Memory`]).
-pub fn walk_process_scoped<M: RealMemory + ?Sized>(
+pub fn walk_process_scoped<M: RealMemory + TableMemory + ?Sized>(
     mem: &M,
     mmu: &GuestMmu,
     ea: u64,
@@ -350,7 +345,7 @@ pub fn walk_process_scoped<M: RealMemory + ?Sized>(
 ///
 /// # Errors
 /// Any [`FetchError`] of the walk.
-pub fn translate_fetch<M: RealMemory + ?Sized>(
+pub fn translate_fetch<M: RealMemory + TableMemory + ?Sized>(
     mem: &M,
     mmu: &GuestMmu,
     msr: u64,
@@ -385,16 +380,16 @@ pub struct Fetched {
     /// L2 real address of the first word.
     pub gpa: GuestRealAddr,
     /// L1 real address of the first word.
-    pub l1_ra: HcallRa,
+    pub l1_ra: L1RealAddr,
 }
 
-fn read_word<M: RealMemory + ?Sized>(
+fn read_word<M: RealMemory + TableMemory + ?Sized>(
     mem: &M,
     mmu: &GuestMmu,
     msr: u64,
     ea: u64,
     pidr: u32,
-) -> Result<(u32, GuestRealAddr, HcallRa), FetchError> {
+) -> Result<(u32, GuestRealAddr, L1RealAddr), FetchError> {
     let gpa = translate_fetch(mem, mmu, msr, ea, pidr)?;
     let mut b = [0u8; 4];
     let ra = read_gpa(mem, mmu, gpa.0, &mut b, ea, false)?;
@@ -413,7 +408,7 @@ fn read_word<M: RealMemory + ?Sized>(
 ///
 /// # Errors
 /// A [`FetchError`] naming the address and level where the walk stopped.
-pub fn fetch<M: RealMemory + ?Sized>(
+pub fn fetch<M: RealMemory + TableMemory + ?Sized>(
     mem: &M,
     mmu: &GuestMmu,
     msr: u64,

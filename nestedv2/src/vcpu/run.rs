@@ -5,12 +5,16 @@ use super::{Pending, Scratch, Vcpu, INPUT_BYTES, OUTPUT_FIRST_READ, RUN_MMIO_OPT
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::exit::Exit;
+use crate::guest::PAGE;
 use crate::host::Backend;
 use crate::mmio;
 use papr_gsb::{GsidSet, GuestStateId};
-use papr_hcall::RealMemory;
+use papr_hcall::{L1RealAddr, RealMemory};
 use papr_mmu_radix::{GuestRealAddr, TableAlloc};
 use papr_vcpu_state::{sets, HvSource};
+
+/// What the L1 writes over the run output before each run (see `Vcpu::poison_output`).
+static OUTPUT_POISON: [u8; PAGE as usize] = [0xFF; PAGE as usize];
 
 impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
     fn expiry(&self, now: u64) -> Result<u64, Error> {
@@ -24,22 +28,46 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
         Ok(expiry)
     }
 
+    /// Whether the HDEC expiry the L0 holds (the last one sent, still valid in the cache)
+    /// can stay for a run at `now` whose expiry would be `expiry`: it is still ahead, not
+    /// later than `expiry`, and either at least half a slice ahead or `expiry` itself (the
+    /// deadline). Then it is not sent again.
+    fn keeps_hdec_expiry(&self, now: u64, expiry: u64) -> bool {
+        let Some(held) = self
+            .state
+            .cached(GuestStateId::HDEC_EXPIRY_TB)
+            .and_then(|v| u64::try_from(v).ok())
+        else {
+            return false;
+        };
+        held > now && held <= expiry && (held == expiry || held - now >= self.slice / 2)
+    }
+
     /// Runs the L2 once and returns why it stopped.
     ///
     /// 1. The HDEC expiry is set to `min(now + slice, deadline)` — always in the future; a
-    ///    run at or past the deadline is refused ([`Error::DeadlinePassed`]).
+    ///    run at or past the deadline is refused ([`Error::DeadlinePassed`]). The expiry the
+    ///    L0 already holds is kept, and not sent again, while it is at least half a slice
+    ///    ahead and not past that bound: a run then ends between half a slice and a slice
+    ///    after it starts (an HDEC exit always sends a fresh one).
     /// 2. Dirty guest-wide registers go out in one guest-wide SET (none in the steady
     ///    state); dirty thread-wide registers and the HDEC expiry are packed into the run
     ///    input buffer in L1 memory.
     /// 3. `H_GUEST_RUN_VCPU`; on failure the flushed registers become dirty again.
+    ///    Before it, the part of the output buffer the exit is read from is poisoned
+    ///    (0xFF bytes): the L0 writes the output fresh on every exit, so what it did not
+    ///    write for this exit cannot pass for this exit's registers.
     /// 4. The output buffer is read and validated whole ([`VcpuState::apply_exit`](papr_vcpu_state::VcpuState::apply_exit)); a bad
-    ///    one is [`Error::State`] and nothing of it is kept (registers the run made stale
-    ///    are forgotten, dirty ones kept).
+    ///    one (a header or element the L0 did not write included) is [`Error::State`] and
+    ///    nothing of it is kept (registers the run made stale are forgotten, dirty ones
+    ///    kept).
     /// 5. The exit is decoded ([`Exit::decode`]); for MMIO, the instruction is read from L2
     ///    memory (MSR\[IR\] = 0 only) and decoded, and for a store its source register is
     ///    fetched (one GET).
     ///
-    /// Hcalls: 1 (the run) for every exit but an MMIO store (2).
+    /// Hcalls: 1 (the run) for every exit but an MMIO store (2; 3 in the rare case that its
+    /// source register holds the GET poison pattern 0x5A…, which is asked once more: see
+    /// [`NestedHv::get_state`](papr_hcall::NestedHv::get_state)).
     ///
     /// # Errors
     /// [`Error::DeadlinePassed`], [`Error::Hcall`], [`Error::State`], [`Error::Memory`],
@@ -51,7 +79,9 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
         }
         let start = host.clock.now();
         let expiry = self.expiry(start)?;
-        self.state.set_hdec_expiry_tb(expiry);
+        if !self.keeps_hdec_expiry(start, expiry) {
+            self.state.set_hdec_expiry_tb(expiry);
+        }
         self.pending = Pending::None;
         let mut hv = host.hv.lock();
         let (gid, vid) = (self.guest.id(), self.id);
@@ -63,12 +93,14 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
             self.state.flush_guest_wide(&mut src)?;
         }
         let n = self.state.flush(&mut self.input_buf)?;
-        if let Err(e) = host
+        let written = host
             .mem
             .write(self.input, self.input_buf.get(..n).unwrap_or(&[]))
-        {
+            .map_err(Error::from)
+            .and_then(|()| self.poison_output());
+        if let Err(e) = written {
             self.state.run_failed();
-            return Err(e.into());
+            return Err(e);
         }
         let trap = match hv.run_vcpu(gid, vid) {
             Ok(t) => t,
@@ -107,12 +139,16 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
             }
             other => other,
         };
-        let end = host.clock.now();
-        self.stats.record(exit.kind(), end.saturating_sub(start), 0);
+        if self.stats.is_enabled() {
+            let end = host.clock.now();
+            self.stats.record(exit.kind(), end.saturating_sub(start), 0);
+        }
         Ok(exit)
     }
 
-    /// Reads the output buffer (a short first read, the whole buffer if needed) and applies it.
+    /// Reads the output buffer (a short first read, the whole buffer if needed) and applies
+    /// it. After a whole-buffer read, the part past the first read is poisoned again, so
+    /// that what the next exits read there is theirs or poison, never this exit's.
     fn take_output(&mut self) -> Result<(), Error> {
         let mem = &self.guest.host.mem;
         let first = OUTPUT_FIRST_READ.min(self.out_size);
@@ -123,11 +159,24 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
             Err(_) if first < self.out_size => {
                 let all = self.output_buf.get_mut(..self.out_size).unwrap_or(&mut []);
                 mem.read(self.output, all)?;
-                self.state.apply_exit(all)?;
+                let applied = self.state.apply_exit(all);
+                let rest = OUTPUT_POISON.get(first..self.out_size).unwrap_or(&[]);
+                mem.write(L1RealAddr(self.output.0.saturating_add(first as u64)), rest)?;
+                applied?;
                 Ok(())
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Poisons the part of the output buffer the next exit is read from (the first read):
+    /// the L0 writes the count and elements fresh on every exit, so a header or element it
+    /// did not write reads as the poison (count 0xFFFFFFFF, id 0xFFFF), an error, and never
+    /// as an earlier exit's registers or the page's zeroed tail.
+    fn poison_output(&self) -> Result<(), Error> {
+        let first = OUTPUT_FIRST_READ.min(self.out_size);
+        let poison = OUTPUT_POISON.get(..first).unwrap_or(&[]);
+        Ok(self.guest.host.mem.write(self.output, poison)?)
     }
 
     /// Fetches and decodes the instruction of an MMIO exit ([`mmio::begin`] with

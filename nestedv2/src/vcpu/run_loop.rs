@@ -98,7 +98,9 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
         let mut repeat = Repeat::default();
         loop {
             let exit = self.run()?;
-            let t0 = self.guest.host.clock.now();
+            let timed = self.stats.is_enabled();
+            let now = |v: &Self| if timed { v.guest.host.clock.now() } else { 0 };
+            let t0 = now(self);
             let internal = self.handle_internal(&exit)?;
             let go_on = if internal {
                 true
@@ -106,7 +108,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
                 let action = handler.handle(&exit, self);
                 self.apply(action)?
             };
-            let t1 = self.guest.host.clock.now();
+            let t1 = now(self);
             self.stats
                 .add_handle_ticks(exit.kind(), t1.saturating_sub(t0));
             if !go_on {

@@ -9,11 +9,25 @@
     clippy::panic
 )]
 
-use papr_hcall::{MemoryError as HcallMemoryError, RealMemory};
+use papr_hcall::RealMemory;
 use papr_mmu_radix::{
     GuestRealAddr, L1RealAddr, MemoryError, Perms, PoolAlloc, ProcessTableValue, RadixTable,
     TableMemory,
 };
+
+/// `TableMemory` through the `RealMemory` doubleword methods, as papr-hcall's backends do.
+macro_rules! table_memory_via_real_memory {
+    ($ty:ty) => {
+        impl TableMemory for $ty {
+            fn read_u64(&self, addr: L1RealAddr) -> Result<u64, MemoryError> {
+                RealMemory::read_u64(self, addr)
+            }
+            fn write_u64(&mut self, addr: L1RealAddr, value: u64) -> Result<(), MemoryError> {
+                RealMemory::write_u64(self, addr, value)
+            }
+        }
+    };
+}
 use papr_nestedv2::mmio::GuestMmu;
 use std::cell::RefCell;
 
@@ -80,26 +94,26 @@ impl Mem {
 }
 
 impl RealMemory for Mem {
-    fn read(&self, addr: papr_hcall::L1RealAddr, buf: &mut [u8]) -> Result<(), HcallMemoryError> {
+    fn read(&self, addr: L1RealAddr, buf: &mut [u8]) -> Result<(), MemoryError> {
         let m = self.0.borrow();
         let a = addr.0 as usize;
         let src = a
             .checked_add(buf.len())
             .and_then(|end| m.get(a..end))
-            .ok_or(HcallMemoryError::OutOfRange {
+            .ok_or(MemoryError::OutOfRange {
                 addr: addr.0,
                 len: buf.len() as u64,
             })?;
         buf.copy_from_slice(src);
         Ok(())
     }
-    fn write(&self, addr: papr_hcall::L1RealAddr, data: &[u8]) -> Result<(), HcallMemoryError> {
+    fn write(&self, addr: L1RealAddr, data: &[u8]) -> Result<(), MemoryError> {
         let mut m = self.0.borrow_mut();
         let a = addr.0 as usize;
         let dst = a
             .checked_add(data.len())
             .and_then(|end| m.get_mut(a..end))
-            .ok_or(HcallMemoryError::OutOfRange {
+            .ok_or(MemoryError::OutOfRange {
                 addr: addr.0,
                 len: data.len() as u64,
             })?;
@@ -108,18 +122,8 @@ impl RealMemory for Mem {
     }
 }
 
-impl TableMemory for &Mem {
-    fn read_u64(&self, addr: L1RealAddr) -> Result<u64, MemoryError> {
-        let mut b = [0u8; 8];
-        RealMemory::read(*self, papr_hcall::L1RealAddr(addr.0), &mut b)
-            .map_err(|_| MemoryError { addr })?;
-        Ok(u64::from_be_bytes(b))
-    }
-    fn write_u64(&mut self, addr: L1RealAddr, value: u64) -> Result<(), MemoryError> {
-        RealMemory::write(*self, papr_hcall::L1RealAddr(addr.0), &value.to_be_bytes())
-            .map_err(|_| MemoryError { addr })
-    }
-}
+table_memory_via_real_memory!(Mem);
+table_memory_via_real_memory!(&Mem);
 
 // ---- The world: L1 layout ----
 

@@ -166,23 +166,16 @@ enum Layer {
 enum Output {
     /// The call writes no buffer: output injections change nothing.
     None,
-    /// A GET_STATE answer, written in place over the request: `asked` ids, `len` bytes.
-    Get { asked: u32, len: usize },
-    /// The run output buffer of exit `trap` (a 4 KiB page), and what the L1 makes of the
-    /// previous run's buffer when the new one does not reach it.
-    Run { trap: u64, stale: Stale },
-}
-
-/// A run whose output is truncated leaves the L1 the previous exit's registers.
-#[derive(Debug, Clone, Copy)]
-enum Stale {
-    /// They lack this register, which the exit needs: `Error::IncompleteExit`.
-    Lacks(GuestStateId),
-    /// The exit needs no register: handled as it should be.
-    Suffice,
-    /// They are the previous access's: the loop handles that access again, the L2 (not
-    /// resumed past its own access) repeats it and exits as it should: one more run.
-    Repeat,
+    /// A GET_STATE answer, written in place over the request: `asked` ids, the first of
+    /// them `first`, `len` bytes.
+    Get {
+        asked: u32,
+        first: GuestStateId,
+        len: usize,
+    },
+    /// The run output buffer (a 4 KiB page, poisoned by the L1 before the run) of an exit
+    /// that carries `elements` registers.
+    Run { elements: u32 },
 }
 
 /// A call site: the `nth` call of `op` in the clean scenario, made by `step`.
@@ -212,13 +205,14 @@ const fn site(op: u64, nth: u64, step: Step, layer: Layer, output: Output) -> Si
     }
 }
 
-const fn run(nth: u64, trap: u64, stale: Stale) -> Site {
+/// The `nth` run, whose exit (trap, for the reader) carries `elements` registers.
+const fn run(nth: u64, _trap: u64, elements: u32) -> Site {
     site(
         opcode::H_GUEST_RUN_VCPU,
         nth,
         Step::RunLoop,
         Layer::Host,
-        Output::Run { trap, stale },
+        Output::Run { elements },
     )
 }
 
@@ -228,7 +222,6 @@ const SITES: [Site; 17] = {
     use Layer::*;
     use Step::*;
     const NONE: Output = Output::None;
-    const GPR4: GuestStateId = GuestStateId::GPR4;
     [
         site(H_GUEST_GET_CAPABILITIES, 1, Negotiate, Host, NONE),
         site(H_GUEST_SET_CAPABILITIES, 1, Negotiate, Host, NONE),
@@ -241,36 +234,43 @@ const SITES: [Site; 17] = {
             1,
             CreateVcpu,
             Host,
-            Output::Get { asked: 1, len: 16 },
+            Output::Get {
+                asked: 1,
+                first: GuestStateId::RUN_OUTPUT_MIN_SIZE,
+                len: 16,
+            },
         ),
         site(H_GUEST_SET_STATE, 2, CreateVcpu, Host, NONE), // the run buffers
         site(H_GUEST_SET_STATE, 3, RunLoop, State, NONE),   // the flush of the TB offset
-        // hcall 0x58; the output page starts zeroed.
-        run(1, trap::HCALL, Stale::Lacks(GPR4)),
-        // HDSI in RAM at 0x5000 (the loop maps it); run 1's hcall exit has no HDSISR.
-        run(2, trap::HDSI, Stale::Lacks(GuestStateId::HDSISR)),
-        // MMIO load; run 2's HDSI.
-        run(3, trap::HDSI, Stale::Repeat),
-        // MMIO store; run 3's load.
-        run(4, trap::HDSI, Stale::Repeat),
+        run(1, trap::HCALL, 10),                            // hcall 0x58: GPR3..GPR12
+        run(2, trap::HDSI, 5), // HDSI in RAM at 0x5000 (the loop maps it): HDAR..MSR
+        run(3, trap::HDSI, 5), // MMIO load
+        run(4, trap::HDSI, 5), // MMIO store
         // A register the MMIO store needs that its exit did not carry.
         site(
             H_GUEST_GET_STATE,
             2,
             RunLoop,
             State,
-            Output::Get { asked: 1, len: 16 },
+            Output::Get {
+                asked: 1,
+                first: GuestStateId::GPR6,
+                len: 16,
+            },
         ),
-        run(5, trap::HDEC, Stale::Suffice),
-        // hcall 0xDEAD; run 5's HDEC exit has no GPR4.
-        run(6, trap::HCALL, Stale::Lacks(GPR4)),
+        run(5, trap::HDEC, 0),
+        run(6, trap::HCALL, 10), // hcall 0xDEAD
         // NIA and MSR: two 4 + 8 byte elements.
         site(
             H_GUEST_GET_STATE,
             3,
             InjectDecrementer,
             State,
-            Output::Get { asked: 2, len: 28 },
+            Output::Get {
+                asked: 2,
+                first: GuestStateId::NIA,
+                len: 28,
+            },
         ),
         site(H_GUEST_DELETE, 1, Delete, Host, NONE),
     ]
@@ -300,10 +300,14 @@ enum Outcome {
 ///   shorter than that is recovered with `count` retries.
 /// * `TruncateOutput` inside the 4-byte header, `CorruptOutput` of byte 3 (the low byte
 ///   of the element count): nothing to act on where the call writes no buffer. A GET
-///   answer is written in place over its request: truncated, the L1 reads back its own
-///   request, which parses as an answer of zero values (accepted: recovered); its count
-///   corrupted, `GsbError::CountExceedsBuffer`. A run output is a 4 KiB page whose tail is
-///   zero: a corrupt count only adds BLANK elements (recovered); truncated, see [`Stale`].
+///   answer is written in place over its request, whose values went out poisoned:
+///   truncated, the values read back as the poison, the L1 asks once more and the value
+///   differs, so the first answer was not written: `HcallError::BadAnswer` naming the
+///   first id asked; its count corrupted, `GsbError::CountExceedsBuffer`. A run output
+///   is a 4 KiB page whose first read the L1 poisons (0xFF) before the run: truncated to
+///   2 bytes, the count reads 0x0000FFFF; its count corrupted, it reads `elements ^ xor`;
+///   both more than the registers an exit can carry: `StateError::OutputCount`, never
+///   the previous exit's registers or BLANK elements from the zeroed tail.
 ///
 /// Errors come back through the site's [`Layer`], from the site's [`Step`].
 fn expected(site: &Site, injection: Injection) -> Outcome {
@@ -360,22 +364,25 @@ fn expected(site: &Site, injection: Injection) -> Outcome {
         Injection::TruncateOutput { keep } => {
             assert!(keep < 4, "the rule covers truncation inside the header");
             match site.output {
-                Output::None | Output::Get { .. } => Outcome::Recovered { retries: 0 },
-                Output::Run { trap, stale } => match stale {
-                    Stale::Lacks(id) => Outcome::Error {
-                        step: site.step,
-                        error: Error::IncompleteExit { trap, id },
-                    },
-                    Stale::Suffice => Outcome::Recovered { retries: 0 },
-                    Stale::Repeat => Outcome::Recovered { retries: 1 },
-                },
+                Output::None => Outcome::Recovered { retries: 0 },
+                Output::Get { first, .. } => error(HcallError::BadAnswer {
+                    call,
+                    what: "an answer that left unwritten (its request read back) the value of id",
+                    value: u64::from(first.0),
+                }),
+                Output::Run { .. } => {
+                    let mut count = [0xFF; 4];
+                    count[..keep].fill(0); // QEMU's counts are < 2^16: high bytes 0
+                    output_count(site, u32::from_be_bytes(count))
+                }
             }
         }
         Injection::CorruptOutput { offset, xor } => {
             assert_eq!(offset, 3, "the rule covers the count's low byte");
             match site.output {
-                Output::None | Output::Run { .. } => Outcome::Recovered { retries: 0 },
-                Output::Get { asked, len } => error(HcallError::Buffer {
+                Output::None => Outcome::Recovered { retries: 0 },
+                Output::Run { elements, .. } => output_count(site, elements ^ u32::from(xor)),
+                Output::Get { asked, len, .. } => error(HcallError::Buffer {
                     call,
                     source: papr_gsb::GsbError::CountExceedsBuffer {
                         count: asked ^ u32::from(xor),
@@ -385,6 +392,19 @@ fn expected(site: &Site, injection: Injection) -> Outcome {
                 }),
             }
         }
+    }
+}
+
+/// A run output whose element count reads `count`, more than an exit can carry.
+fn output_count(site: &Site, count: u32) -> Outcome {
+    let max = papr_vcpu_state::MAX_OUTPUT_ELEMENTS;
+    assert!(
+        count > max,
+        "the rule covers counts past {max}, not {count}"
+    );
+    Outcome::Error {
+        step: site.step,
+        error: Error::State(papr_vcpu_state::StateError::OutputCount { count, max }),
     }
 }
 

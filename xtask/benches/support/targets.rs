@@ -78,7 +78,7 @@ pub const TARGETS: &[Target] = &[
     Target {
         figure: "gsb.build_vs_memcpy",
         bench: "gsb",
-        what: "GSB build of a full vCPU state, bandwidth / memcpy",
+        what: "GSB build of a full vCPU state (GsbLayout::build_from_slots), bandwidth / memcpy",
         goal: Goal::AtLeast(0.25),
         unit: "x memcpy",
         reason: GSB_BW,
@@ -86,10 +86,26 @@ pub const TARGETS: &[Target] = &[
     Target {
         figure: "gsb.parse_vs_memcpy",
         bench: "gsb",
-        what: "GSB parse of a full vCPU state, bandwidth / memcpy",
+        what: "GSB parse of a full vCPU state (GsbLayout::parse + copy_to_slots), bw / memcpy",
         goal: Goal::AtLeast(0.25),
         unit: "x memcpy",
         reason: GSB_BW,
+    },
+    Target {
+        figure: "gsb.per_element_build_vs_memcpy",
+        bench: "gsb",
+        what: "the same build per element (GsbBuilder::put: any id set, the fallback)",
+        goal: Goal::Info,
+        unit: "x memcpy",
+        reason: "the general path; the target is the layout path above",
+    },
+    Target {
+        figure: "gsb.per_element_parse_vs_memcpy",
+        bench: "gsb",
+        what: "the same parse per element (Gsb::parse + Element::value: the validator fallback)",
+        goal: Goal::Info,
+        unit: "x memcpy",
+        reason: "the general path; the target is the layout path above",
     },
     Target {
         figure: "gsb.allocs",

@@ -47,7 +47,9 @@ impl<E: Environment> Platform<E> {
             H_REGISTER_PROC_TBL => self.register_process_table(a0, a1, a2, a3, vcpu),
             H_PUT_TERM_CHAR => self.put_term_char(a0, a1, a2, a3),
             H_GET_TERM_CHAR => self.get_term_char(a0),
-            H_CEDE => self.cede(vcpu)?,
+            H_CEDE => return self.cede(vcpu),
+            H_PROD => self.prod(a0, vcpu.vcpu_id().0),
+            H_CONFER => return self.confer(a0, vcpu),
             H_REGISTER_VPA => self.register_vpa(a0, a1, a2, vcpu)?,
             H_SET_SPRG0 => {
                 vcpu.set_reg(GuestStateId::SPRG0, u128::from(a0))?;

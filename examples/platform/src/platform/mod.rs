@@ -1,12 +1,15 @@
 //! [`Platform`]: the L2's PAPR platform as a nestedv2 [`ExitHandler`] — the guest hcalls,
-//! RTAS, the console, the XICS presentation controller, and what a real machine does with
-//! the exits no device claims.
+//! RTAS, the console, the XICS presentation controllers, the vCPUs' run states (SMP), and
+//! what a real machine does with the exits no device claims.
 
 mod console;
 mod hcalls;
 mod rtas_call;
+pub(crate) mod smp;
 mod vpa;
 mod xics;
+
+pub use smp::CpuState;
 
 use crate::env::Environment;
 use crate::error::Error;
@@ -105,12 +108,18 @@ struct Cpu {
     vpa: vpa::Areas,
     /// The guest-wide LPCR generation this vCPU has.
     lpcr_gen: u64,
+    /// Stopped, starting, running or ceded (RTAS `start-cpu`/`stop-self`, `H_CEDE`).
+    state: CpuState,
+    /// An `H_PROD` not yet consumed by an `H_CEDE` or a wake-up.
+    prod: bool,
 }
 
 /// The L2's platform: answers the L2's hcalls and RTAS calls as QEMU's `pseries` machine
 /// does, and handles every other exit the run loop passes on. Use it as the handler of
 /// `Vcpu::run_loop`; it returns [`Action::Stop`] when the L2 powers off, reboots or
-/// panics ([`Platform::outcome`]).
+/// panics ([`Platform::outcome`]), and, with no outcome, when the vCPU stops itself (RTAS
+/// `stop-self`) or — on a [`Board`](crate::Board) — gives the L1 CPU back (`H_CEDE`,
+/// `H_CONFER`).
 ///
 /// Exits other than hcalls, as a machine without that device would answer them:
 /// * MMIO to an address no device backs: a decoded load reads all ones (an unassigned bus),
@@ -141,11 +150,25 @@ pub struct Platform<E: Environment> {
     /// `set-time-of-day` minus the L0's clock, in seconds.
     tod_offset: i64,
     stats: PlatformStats,
+    /// `H_CEDE` and `H_CONFER` give the L1 CPU back ([`Action::Stop`]) instead of idling
+    /// here: set by [`Board`](crate::Board), whose VMM schedules the vCPUs.
+    yields: bool,
 }
 
 impl<E: Environment> Platform<E> {
-    /// A platform over the VMM's environment.
+    /// A platform over the VMM's environment, the handler of a VMM that runs one vCPU
+    /// (`cfg.vcpus` = 1) with `run_loop`: `H_CEDE` idles through
+    /// [`Environment::idle_until`]. vCPU 0 runs, the others (if any) are stopped until
+    /// RTAS `start-cpu`; a VMM running several vCPUs uses a [`Board`](crate::Board).
     pub fn new(env: E, cfg: PlatformConfig) -> Self {
+        let mut cpus = BTreeMap::new();
+        for id in 1..u64::from(cfg.vcpus) {
+            let stopped = Cpu {
+                state: CpuState::Stopped,
+                ..Cpu::default()
+            };
+            cpus.insert(id, stopped);
+        }
         Self {
             env,
             cfg,
@@ -153,11 +176,12 @@ impl<E: Environment> Platform<E> {
             hcalls: BTreeMap::new(),
             rtas: BTreeMap::new(),
             input: VecDeque::new(),
-            cpus: BTreeMap::new(),
+            cpus,
             lpcr_mode: (0, 0, 0),
             proc_table: None,
             tod_offset: 0,
             stats: PlatformStats::default(),
+            yields: false,
         }
     }
 

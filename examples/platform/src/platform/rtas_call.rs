@@ -26,6 +26,8 @@ struct Answer {
     rets: [u32; 8],
     len: usize,
     outcome: Option<Outcome>,
+    /// The caller leaves the L1 CPU (`stop-self`): the hcall does not return.
+    stops: bool,
 }
 
 impl Answer {
@@ -42,6 +44,7 @@ impl Answer {
             rets,
             len: values.len().min(8),
             outcome: None,
+            stops: false,
         }
     }
 
@@ -107,6 +110,9 @@ impl<E: Environment> Platform<E> {
         if let Some(outcome) = answer.outcome {
             return Ok(self.finish(outcome));
         }
+        if answer.stops {
+            return Ok(Action::Stop);
+        }
         let known = token::name(tok).is_some();
         Ok(Action::HcallReturn(if known {
             ok()
@@ -123,6 +129,7 @@ impl<E: Environment> Platform<E> {
         vcpu: &mut dyn VcpuContext,
     ) -> Result<Answer, Error> {
         let nargs = args.len();
+        let arg = |i: usize| args.get(i).copied().unwrap_or(0);
         let param = Answer::status(status::PARAM_ERROR);
         Ok(match tok {
             token::GET_TIME_OF_DAY if nargs == 0 && nret == 8 => self.get_time_of_day(),
@@ -132,6 +139,23 @@ impl<E: Environment> Platform<E> {
             }
             token::SYSTEM_REBOOT if nargs == 0 && nret == 1 => {
                 Answer::status(status::SUCCESS).ending(Outcome::Reboot)
+            }
+            token::QUERY_CPU_STOPPED_STATE if nargs == 1 && nret == 2 => {
+                match self.query_cpu_stopped_state(u64::from(arg(0))) {
+                    Some(state) => Answer::rets(&[status::SUCCESS as u32, state]),
+                    None => param,
+                }
+            }
+            token::START_CPU if nargs == 3 && nret == 1 => {
+                let (id, entry, r3) = (arg(0), arg(1), arg(2));
+                Answer::status(self.start_cpu(id.into(), entry.into(), r3.into()))
+            }
+            token::STOP_SELF if nargs == 0 && nret == 1 => {
+                // Never returns: nothing is written (QEMU leaves rets[0] alone too).
+                self.stop_self(vcpu.vcpu_id().0);
+                let mut a = Answer::rets(&[]);
+                a.stops = true;
+                a
             }
             token::IBM_OS_TERM if nargs >= 1 => {
                 let addr = u64::from(args.first().copied().unwrap_or(0));

@@ -144,6 +144,7 @@ pub(super) struct Env {
     pub idles: Vec<u64>,
     pub wake: Option<Wake>,
     pub tod: Option<TimeOfDay>,
+    pub kicks: Vec<u64>,
 }
 
 impl Environment for Env {
@@ -162,6 +163,9 @@ impl Environment for Env {
     }
     fn time_of_day(&mut self) -> Option<TimeOfDay> {
         self.tod
+    }
+    fn kick(&mut self, vcpu: u64) {
+        self.kicks.push(vcpu);
     }
 }
 
@@ -191,4 +195,5 @@ pub(super) const H_UNSUPPORTED_FLAG: i64 = -256;
 mod exits;
 mod modes;
 mod rtas;
+mod smp;
 mod term_cede;

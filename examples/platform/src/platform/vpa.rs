@@ -5,12 +5,13 @@
 //! L2's processors are dedicated, so Linux must not use its shared-processor paths
 //! (spec §3.1).
 
+use super::CpuState;
 use super::{ok, rc, Platform};
 use crate::env::Environment;
 use crate::error::Error;
 use papr_gsb::{GsidSet, GuestStateId};
 use papr_hcall::ReturnCode;
-use papr_nestedv2::{msr, GuestRealAddr, HcallReturn, VcpuContext};
+use papr_nestedv2::{msr, Action, GuestRealAddr, HcallReturn, VcpuContext};
 
 /// `H_REGISTER_VPA` sub-functions (r4).
 mod flags {
@@ -141,7 +142,11 @@ impl<E: Environment> Platform<E> {
     }
 
     /// Adds `by` to the dispatch counter of `vpa` (big-endian u32 at +0x100).
-    fn bump_dispatch(vcpu: &mut dyn VcpuContext, vpa: u64, by: u32) -> Result<(), Error> {
+    pub(super) fn bump_dispatch(
+        vcpu: &mut dyn VcpuContext,
+        vpa: u64,
+        by: u32,
+    ) -> Result<(), Error> {
         let at = GuestRealAddr(vpa + VPA_DISPATCH_COUNTER);
         let mut b = [0u8; 4];
         vcpu.read_guest(at, &mut b)?;
@@ -150,11 +155,19 @@ impl<E: Environment> Platform<E> {
         Ok(())
     }
 
-    /// `H_CEDE`: MSR\[EE\] = 1, then, unless the vCPU has work (console input kept for it,
-    /// an interrupt its ICP presents, a decrementer already expired), idle until the
-    /// decrementer expiry or input. Around an idle the VPA's dispatch counter goes odd then
-    /// even again (+2), as QEMU's exec exit/enter does.
-    pub(super) fn cede(&mut self, vcpu: &mut dyn VcpuContext) -> Result<HcallReturn, Error> {
+    /// `H_CEDE`: MSR\[EE\] = 1, then, unless the vCPU has work (an `H_PROD` not yet
+    /// consumed, console input kept for it, an interrupt its ICP presents, a decrementer
+    /// already expired), wait for the decrementer expiry or one of those:
+    /// * alone ([`Platform::new`]): idle here through [`Environment::idle_until`] until the
+    ///   decrementer expiry or console input;
+    /// * on a [`Board`](crate::Board): the vCPU becomes
+    ///   [`CpuState::Ceded`](super::CpuState::Ceded), r3 = H_SUCCESS, and the handler
+    ///   answers [`Action::Stop`] so the VMM runs another vCPU or idles
+    ///   ([`Board::idle`](crate::Board::idle)).
+    ///
+    /// Around the wait the VPA's dispatch counter goes odd then even again (+2), as QEMU's
+    /// exec exit/enter does.
+    pub(super) fn cede(&mut self, vcpu: &mut dyn VcpuContext) -> Result<Action, Error> {
         let id = vcpu.vcpu_id().0;
         // One GET for both (none under the QEMU quirk, which loads them together).
         vcpu.load(
@@ -167,13 +180,24 @@ impl<E: Environment> Platform<E> {
         vcpu.set_reg(GuestStateId::MSR, u128::from(m | msr::EE))?;
         let now = vcpu.now();
         let future = (expiry.wrapping_sub(now) as i64) > 0;
-        let cpu = *self.cpu(id);
+        let cpu = self.cpu(id);
+        if cpu.prod {
+            cpu.prod = false;
+            return Ok(Action::HcallReturn(ok()));
+        }
+        let cpu = *cpu;
         if !future || !self.input.is_empty() || cpu.icp.raised() {
-            return Ok(ok());
+            return Ok(Action::HcallReturn(ok()));
         }
         let vpa = cpu.vpa.vpa;
         if vpa != 0 {
             Self::bump_dispatch(vcpu, vpa, 1)?;
+        }
+        if self.yields {
+            self.cpu(id).state = CpuState::Ceded {
+                until: Some(expiry),
+            };
+            return self.yield_cpu(vcpu);
         }
         self.stats.idles += 1;
         let wake = self.env.idle_until(expiry);
@@ -181,6 +205,6 @@ impl<E: Environment> Platform<E> {
         if vpa != 0 {
             Self::bump_dispatch(vcpu, vpa, 1)?;
         }
-        Ok(ok())
+        Ok(Action::HcallReturn(ok()))
     }
 }

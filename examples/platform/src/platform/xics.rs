@@ -133,7 +133,12 @@ impl<E: Environment> Platform<E> {
                 ok()
             }
             H_IPI if server_ok(a0) => {
-                self.cpu(a0).icp.set_mfrr(a1 as u8);
+                let icp = &mut self.cpu(a0).icp;
+                let was = icp.raised();
+                icp.set_mfrr(a1 as u8);
+                if a0 != me && !was && icp.raised() {
+                    self.env.kick(a0);
+                }
                 ok()
             }
             H_IPOLL if server_ok(a0) => {

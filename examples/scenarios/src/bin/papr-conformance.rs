@@ -4,29 +4,56 @@
 //!   L0, writes the trace (stdout or FILE) and prints `<scenario>: softl0: N events` per
 //!   scenario (stderr when the trace goes to stdout). Fails if a scenario stopped with an
 //!   `error` event or a request would have killed QEMU.
-//! * `papr-conformance diff QEMU_TRACE SOFTL0_TRACE` — per scenario `same`, a listed known
-//!   difference, or the first difference. Fails on any other difference or a missing
-//!   scenario.
+//! * `papr-conformance diff QEMU_TRACE SOFTL0_TRACE` — first checks each trace's identity
+//!   header (`H papr-scenarios …`): a trace made by another suite or trace format (stale),
+//!   on the wrong L0, or without a header (foreign) is refused, saying which. Then per
+//!   scenario `same`, a known difference of `known::KNOWN` (each tied to its exact line),
+//!   or the first difference. Fails on any other difference, a missing scenario, or a listed
+//!   known difference that did not occur.
+//!
+//! Exit status: 0 pass, 1 fail, 2 a trace refused for its identity (stale or foreign).
 
+use papr_scenarios::known::{judge, KNOWN};
 use papr_scenarios::softl0;
-use papr_scenarios::trace::{compare, parse_trace, scenario_names, Comparison, TraceLine};
-use papr_scenarios::{suite, Scenario};
+use papr_scenarios::suite;
+use papr_scenarios::trace::{parse_trace, scenario_names, Identity, TraceLine};
 use std::io::Write;
 use std::process::ExitCode;
+
+/// Exit status of a trace refused for its identity.
+const REFUSED: u8 = 2;
+
+/// Why a command failed.
+enum Failure {
+    /// A trace was refused for its identity (exit status [`REFUSED`]).
+    Refused(String),
+    /// Anything else (exit status 1).
+    Other(String),
+}
+
+impl From<String> for Failure {
+    fn from(s: String) -> Self {
+        Failure::Other(s)
+    }
+}
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let rest = args.get(1..).unwrap_or(&[]);
     let r = match args.first().map(String::as_str) {
-        Some("run") => run(rest),
+        Some("run") => run(rest).map_err(Failure::Other),
         Some("diff") => diff(rest),
-        _ => {
-            Err("usage: papr-conformance run [--out FILE] [--only NAME] | diff QEMU SOFTL0".into())
-        }
+        _ => Err(Failure::Other(
+            "usage: papr-conformance run [--out FILE] [--only NAME] | diff QEMU SOFTL0".into(),
+        )),
     };
     match r {
         Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
+        Err(Failure::Refused(e)) => {
+            eprintln!("papr-conformance: {e}");
+            ExitCode::from(REFUSED)
+        }
+        Err(Failure::Other(e)) => {
             eprintln!("papr-conformance: {e}");
             ExitCode::FAILURE
         }
@@ -55,12 +82,19 @@ fn run(args: &[String]) -> Result<(), String> {
     }
     let session = softl0::run(&scenarios)?;
     let keep = |t: &TraceLine| only.as_ref().is_none_or(|n| &t.scenario == n);
-    let text: String = session
-        .trace
-        .iter()
-        .filter(|t| keep(t))
-        .map(|t| format!("{t}\n"))
-        .collect();
+    // The identity is the whole suite's only when the whole suite ran.
+    let mut text = if only.is_none() {
+        format!("{}\n", Identity::of(&scenarios, "softl0"))
+    } else {
+        String::new()
+    };
+    text.extend(
+        session
+            .trace
+            .iter()
+            .filter(|t| keep(t))
+            .map(|t| format!("{t}\n")),
+    );
     match &out {
         Some(path) => {
             if let Some(dir) = std::path::Path::new(path).parent() {
@@ -119,32 +153,34 @@ fn run(args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn read_trace(path: &str) -> Result<Vec<TraceLine>, String> {
+/// Reads a trace, refusing it unless its identity header says it was made by this suite
+/// and trace format on `l0`.
+fn read_trace(
+    path: &str,
+    l0: &str,
+    scenarios: &[papr_scenarios::Scenario],
+) -> Result<Vec<TraceLine>, Failure> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
-    parse_trace(&text).map_err(|(n, e)| format!("{path}:{n}: {e}"))
-}
-
-/// The verdict for one scenario: (text, counts as a failure).
-fn verdict(s: Option<&Scenario>, c: &Comparison) -> (String, bool) {
-    match (c, s.and_then(|s| s.known_difference)) {
-        (Comparison::Same { .. }, Some(_)) => {
-            ("same (the listed known difference is gone)".into(), false)
-        }
-        (Comparison::Same { .. }, None) => ("same".into(), false),
-        (Comparison::Differs { .. }, Some(why)) => {
-            (format!("known difference ({why}): {c}"), false)
-        }
-        (_, _) => (c.to_string(), true),
-    }
-}
-
-fn diff(args: &[String]) -> Result<(), String> {
-    let [qemu, soft] = args else {
-        return Err("usage: papr-conformance diff QEMU_TRACE SOFTL0_TRACE".into());
+    let what = if l0 == "qemu" {
+        "reference"
+    } else {
+        "candidate"
     };
-    let q = read_trace(qemu)?;
-    let s = read_trace(soft)?;
+    Identity::find(&text)
+        .and_then(|id| id.check(scenarios, l0))
+        .map_err(|e| Failure::Refused(format!("refusing the {what} trace {path}: {e}")))?;
+    Ok(parse_trace(&text).map_err(|(n, e)| format!("{path}:{n}: {e}"))?)
+}
+
+fn diff(args: &[String]) -> Result<(), Failure> {
+    let [qemu, soft] = args else {
+        return Err(Failure::Other(
+            "usage: papr-conformance diff QEMU_TRACE SOFTL0_TRACE".into(),
+        ));
+    };
     let scenarios = suite::all();
+    let q = read_trace(qemu, "qemu", &scenarios)?;
+    let s = read_trace(soft, "softl0", &scenarios)?;
     let mut names: Vec<String> = scenarios.iter().map(|s| s.name.to_string()).collect();
     for n in scenario_names(&q).into_iter().chain(scenario_names(&s)) {
         if !names.iter().any(|m| m == n) {
@@ -153,24 +189,24 @@ fn diff(args: &[String]) -> Result<(), String> {
     }
     let (mut same, mut known, mut bad) = (0, 0, 0);
     for n in &names {
-        let sc = scenarios.iter().find(|s| s.name == n);
-        let c = compare(&q, &s, n);
-        let (text, fails) = verdict(sc, &c);
-        if fails {
+        let v = judge(&q, &s, n, KNOWN);
+        if v.fails() {
             bad += 1;
-        } else if c.is_same() {
+        } else if matches!(v, papr_scenarios::known::Verdict::Same { .. }) {
             same += 1;
         } else {
             known += 1;
         }
-        println!("{n:<36} {text}");
+        println!("{n:<36} {v}");
     }
     println!(
-        "conformance: {} scenarios: {same} same, {known} known differences, {bad} different",
-        names.len()
+        "conformance: {} scenarios: {same} same, {known} with known differences ({} lines), \
+         {bad} different",
+        names.len(),
+        KNOWN.len()
     );
     if bad > 0 {
-        return Err(format!("{bad} scenario(s) differ"));
+        return Err(Failure::Other(format!("{bad} scenario(s) differ")));
     }
     Ok(())
 }

@@ -1,25 +1,26 @@
-//! The run output: parsed into the `exit` event and the registers exit handling needs.
+//! The run output, traced raw as the `exit` event: the trap and every element the L0 wrote
+//! (what the two L0s are compared on; exit handling works on `papr-nestedv2`'s decoding).
 
 use super::record::{be_hex, be_u64, hex, kv};
-use super::{first_word, Driver, L2Backend};
+use super::{first_word, Driver, L1Memory, L2Backend};
 use crate::layout::NiaKind;
 use alloc::format;
 use alloc::string::{String, ToString};
 use alloc::vec;
 use alloc::vec::Vec;
 use papr_gsb::{Gsb, GuestStateId, Policy};
-use papr_hcall::{Hcall, RealMemory};
+use papr_hcall::Hcall;
 use papr_nestedv2::trap;
 
-impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
-    /// Records the `exit` event; returns (asdr, hdsisr, nia) where present.
+impl<'a, H: Hcall, M: L1Memory, B: L2Backend> Driver<'a, H, M, B> {
+    /// Records the `exit` event.
     pub(super) fn trace_exit(
         &mut self,
         slot: u8,
         vcpu: u64,
         trap_: u64,
         out: &[u8],
-    ) -> Result<ExitRegs, String> {
+    ) -> Result<(), String> {
         let kind = match trap_ {
             trap::HDSI => NiaKind::DataAccess,
             trap::HISI => NiaKind::Fetch,
@@ -27,7 +28,6 @@ impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
             _ => NiaKind::Resume,
         };
         let mut f = vec![kv("g", slot), kv("v", vcpu), kv("trap", hex(trap_))];
-        let mut regs = ExitRegs::default();
         match Gsb::parse(out, &Policy::L1_RUN_OUTPUT) {
             Err(e) => {
                 let r = format!("{e:?}");
@@ -53,19 +53,10 @@ impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
                     let v = be_u64(bytes);
                     let (key, value) = match e.id {
                         GuestStateId::HDAR => ("hdar".to_string(), hex(v)),
-                        GuestStateId::HDSISR => {
-                            regs.hdsisr = Some(v as u32);
-                            ("hdsisr".to_string(), hex(v))
-                        }
-                        GuestStateId::ASDR => {
-                            regs.asdr = Some(v);
-                            ("asdr".to_string(), hex(v))
-                        }
+                        GuestStateId::HDSISR => ("hdsisr".to_string(), hex(v)),
+                        GuestStateId::ASDR => ("asdr".to_string(), hex(v)),
                         GuestStateId::HEIR => ("heir".to_string(), hex(v)),
-                        GuestStateId::NIA => {
-                            regs.nia = Some(v);
-                            ("nia".to_string(), layout.symbol(v, kind))
-                        }
+                        GuestStateId::NIA => ("nia".to_string(), layout.symbol(v, kind)),
                         GuestStateId::MSR => ("msr".to_string(), hex(v)),
                         id if (0x1003..=0x100C).contains(&id.0) => {
                             (format!("gpr{}", id.0 - 0x1000), hex(v))
@@ -77,14 +68,6 @@ impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
             }
         }
         self.rec.push("exit", f);
-        Ok(regs)
+        Ok(())
     }
-}
-
-/// What exit handling needs from the run output (where the L0 gave it).
-#[derive(Debug, Default, Clone, Copy)]
-pub(super) struct ExitRegs {
-    pub(super) asdr: Option<u64>,
-    pub(super) hdsisr: Option<u32>,
-    pub(super) nia: Option<u64>,
 }

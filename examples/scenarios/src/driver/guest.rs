@@ -1,8 +1,8 @@
 //! A guest's side of the L1: its slot, RAM, radix table and L2 program.
 
 use super::{
-    entry, err, Driver, GuestSt, L2Backend, StepResult, Table, VcpuSt, DEFAULT_RAM, ENTRY, L2_MSR,
-    PAGE, TABLE_POOL,
+    entry, err, Driver, GuestSt, L1Memory, L2Backend, StepResult, Table, VcpuSt, DEFAULT_RAM,
+    ENTRY, L2_MSR, PAGE, TABLE_POOL,
 };
 use crate::scenario::{GuestRef, L2Op, Scope};
 use alloc::format;
@@ -10,10 +10,9 @@ use alloc::string::String;
 use papr_gsb::{GsbBuilder, GuestStateId, PartitionTable, Value};
 use papr_hcall::{GuestId, Hcall, L1RealAddr, RealMemory, Target, VcpuId};
 use papr_mmu_radix::bits::PTE_RPN_MASK;
-use papr_mmu_radix::{GuestRealAddr, Perms, PoolAlloc, RadixTable, TableMemory};
-use papr_nestedv2::RealTableMemory;
+use papr_mmu_radix::{GuestRealAddr, Perms, PoolAlloc, RadixTable};
 
-impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
+impl<'a, H: Hcall, M: L1Memory, B: L2Backend> Driver<'a, H, M, B> {
     pub(super) fn guest_id(&self, g: GuestRef) -> Result<u64, String> {
         match g {
             GuestRef::Id(id) => Ok(id),
@@ -25,7 +24,7 @@ impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
         }
     }
 
-    pub(super) fn guest(&mut self, slot: u8) -> Result<&mut GuestSt<'a, M>, String> {
+    pub(super) fn guest(&mut self, slot: u8) -> Result<&mut GuestSt<M>, String> {
         self.guests
             .get_mut(&slot)
             .ok_or_else(|| format!("no guest in slot {slot}"))
@@ -65,7 +64,7 @@ impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
             .find_map(|&(g, l1, len)| (gpa >= g && gpa - g < len).then(|| l1 + (gpa - g)))
     }
 
-    pub(super) fn table(&mut self, slot: u8) -> Result<&mut Table<'a, M>, String> {
+    pub(super) fn table(&mut self, slot: u8) -> Result<&mut Table<M>, String> {
         self.guest(slot)?
             .table
             .as_mut()
@@ -105,8 +104,7 @@ impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
         let pool = self.alloc(TABLE_POOL, 0x1_0000)?;
         let alloc = PoolAlloc::<4>::new(papr_mmu_radix::L1RealAddr(pool), TABLE_POOL)
             .map_err(err("table pool"))?;
-        let table =
-            RadixTable::new(RealTableMemory(self.mem), alloc).map_err(err("radix table"))?;
+        let table = RadixTable::new(self.mem.clone(), alloc).map_err(err("radix table"))?;
         let [root, _, root_size] = table.pagetable_value().to_u64s();
         let id = {
             let g = self.guest(slot)?;
@@ -154,8 +152,8 @@ impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
         }
         let v = self.vcpu(slot, vcpu)?;
         v.layout = image.layout;
-        v.pending.insert(GuestStateId::NIA.0, start);
-        v.pending.insert(GuestStateId::MSR.0, L2_MSR);
+        v.state.set_nia(start);
+        v.state.set_msr(L2_MSR);
         Ok(())
     }
 
@@ -174,9 +172,7 @@ impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
             .map_err(err("translate"))?
             .ok_or("page not mapped after map")?;
         let raw = (t.pte.raw() & PTE_RPN_MASK) | (bits & !PTE_RPN_MASK);
-        RealTableMemory(self.mem)
-            .write_u64(t.entry_addr, raw)
-            .map_err(err("pte write"))
+        RealMemory::write_u64(self.mem, t.entry_addr, raw).map_err(err("pte write"))
     }
 
     pub(super) fn is_mapped(&mut self, slot: u8, gpa: u64) -> Result<bool, String> {

@@ -1,76 +1,53 @@
-//! What the L1 does about an exit: complete an hcall, map a page, set R/C, skip an action.
+//! What the L1 does about an exit `papr-nestedv2` decoded ([`Exit`]): complete an hcall,
+//! map a page, set R/C, emulate MMIO, skip an illegal instruction.
 
-use super::exit::ExitRegs;
 use super::record::{hex, kv};
-use super::{err, Driver, L2Backend, StepResult, PAGE};
+use super::{err, Driver, L1Memory, L2Backend, StepResult, PAGE};
 use crate::layout::NiaKind;
 use alloc::string::String;
 use alloc::vec;
-use papr_gsb::GuestStateId;
-use papr_hcall::{Hcall, RealMemory};
+use alloc::vec::Vec;
+use papr_hcall::Hcall;
 use papr_mmu_radix::{GuestRealAddr, Perms};
-use papr_nestedv2::{hdsisr, trap};
+use papr_nestedv2::{hdsisr, Exit};
 
-impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
+impl<'a, H: Hcall, M: L1Memory, B: L2Backend> Driver<'a, H, M, B> {
+    /// Moves NIA past the action whose exiting instruction is `nia` (an exit of `kind`);
+    /// returns the action, or `None` when `nia` is no such action (NIA is left alone).
     pub(super) fn skip(
         &mut self,
         slot: u8,
         vcpu: u64,
-        nia: Option<u64>,
+        nia: u64,
         kind: NiaKind,
     ) -> Result<Option<usize>, String> {
         let v = self.vcpu(slot, vcpu)?;
-        let Some(k) = nia.and_then(|n| v.layout.action_at(n, kind)) else {
+        let Some(k) = v.layout.action_at(nia, kind) else {
             return Ok(None);
         };
         let next = v.layout.start(k + 1);
-        v.pending.insert(GuestStateId::NIA.0, next);
+        v.state.set_nia(next);
         Ok(Some(k))
     }
 
-    pub(super) fn handle(&mut self, slot: u8, vcpu: u64, trap_: u64, x: ExitRegs) -> StepResult {
+    pub(super) fn handle(&mut self, slot: u8, vcpu: u64, exit: Exit) -> StepResult {
         let mut f = vec![kv("g", slot), kv("v", vcpu)];
-        match trap_ {
-            trap::HCALL => {
+        match exit {
+            Exit::Hcall { .. } => {
                 self.vcpu(slot, vcpu)?
-                    .pending
-                    .insert(GuestStateId::GPR3.0, 0);
+                    .state
+                    .set_gpr(3, 0)
+                    .map_err(err("complete hcall"))?;
                 f.push(kv("act", "complete"));
                 f.push(kv("r3", "0x0"));
             }
-            trap::HDSI => {
-                let gpa = x.asdr.unwrap_or(0);
-                let h = x.hdsisr.unwrap_or(0);
-                let page = gpa & !(PAGE - 1);
-                if self.backing(slot, gpa).is_none() {
-                    let k = self.skip(slot, vcpu, x.nia, NiaKind::DataAccess)?;
-                    f.push(kv("act", if k.is_some() { "mmio-skip" } else { "none" }));
-                    f.push(kv("gpa", hex(gpa)));
-                    f.push(kv("write", u8::from(h & hdsisr::ISSTORE != 0)));
-                } else if h & hdsisr::PROTFAULT != 0 {
-                    f.push(kv("act", "none"));
-                    f.push(kv("why", "protection"));
-                } else if h & hdsisr::NOPTE != 0 && !self.is_mapped(slot, page)? {
-                    self.map(slot, page, PAGE, Perms::RWX)?;
-                    f.push(kv("act", "map"));
-                    f.push(kv("gpa", hex(page)));
-                } else if h & hdsisr::RC != 0 {
-                    let store = h & hdsisr::ISSTORE != 0;
-                    let ok = self
-                        .table(slot)?
-                        .set_rc(GuestRealAddr(gpa), store)
-                        .map_err(err("set_rc"))?;
-                    f.push(kv("act", if store { "set-rc" } else { "set-r" }));
-                    f.push(kv("gpa", hex(page)));
-                    f.push(kv("ok", u8::from(ok)));
-                } else {
-                    f.push(kv("act", "none"));
-                }
-            }
-            trap::HISI => {
-                let gpa = x.asdr.unwrap_or(0);
-                let page = gpa & !(PAGE - 1);
-                if self.backing(slot, gpa).is_some() && !self.is_mapped(slot, page)? {
+            Exit::PageFault { gpa, hdsisr, .. } => self.page_fault(slot, gpa, hdsisr, &mut f)?,
+            Exit::Mmio {
+                gpa, is_write, nia, ..
+            } => self.mmio(slot, vcpu, gpa, is_write, nia, &mut f)?,
+            Exit::InstructionFault { gpa, .. } => {
+                let page = gpa.0 & !(PAGE - 1);
+                if self.backing(slot, gpa.0).is_some() && !self.is_mapped(slot, page)? {
                     self.map(slot, page, PAGE, Perms::RWX)?;
                     f.push(kv("act", "map"));
                     f.push(kv("gpa", hex(page)));
@@ -78,13 +55,44 @@ impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
                     f.push(kv("act", "none"));
                 }
             }
-            trap::HEAI => {
-                let k = self.skip(slot, vcpu, x.nia, NiaKind::Illegal)?;
+            Exit::EmulationAssist { nia, .. } => {
+                let k = self.skip(slot, vcpu, nia, NiaKind::Illegal)?;
                 f.push(kv("act", if k.is_some() { "skip" } else { "none" }));
             }
             _ => f.push(kv("act", "none")),
         }
         self.rec.push("view", f);
+        Ok(())
+    }
+
+    /// An HDSI inside the guest's RAM: map the page, set R/C, or nothing (protection).
+    fn page_fault(
+        &mut self,
+        slot: u8,
+        gpa: GuestRealAddr,
+        h: u32,
+        f: &mut Vec<(String, String)>,
+    ) -> StepResult {
+        let page = gpa.0 & !(PAGE - 1);
+        if h & hdsisr::PROTFAULT != 0 {
+            f.push(kv("act", "none"));
+            f.push(kv("why", "protection"));
+        } else if h & hdsisr::NOPTE != 0 && !self.is_mapped(slot, page)? {
+            self.map(slot, page, PAGE, Perms::RWX)?;
+            f.push(kv("act", "map"));
+            f.push(kv("gpa", hex(page)));
+        } else if h & hdsisr::RC != 0 {
+            let store = h & hdsisr::ISSTORE != 0;
+            let ok = self
+                .table(slot)?
+                .set_rc(gpa, store)
+                .map_err(err("set_rc"))?;
+            f.push(kv("act", if store { "set-rc" } else { "set-r" }));
+            f.push(kv("gpa", hex(page)));
+            f.push(kv("ok", u8::from(ok)));
+        } else {
+            f.push(kv("act", "none"));
+        }
         Ok(())
     }
 }

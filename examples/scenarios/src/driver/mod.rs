@@ -19,13 +19,16 @@
 //! * `guest` — a guest's RAM, radix table and program;
 //! * `state` — guest state buffers: run buffers, `H_GUEST_GET_STATE`;
 //! * `run` — `H_GUEST_RUN_VCPU`: the run input, then the exit;
-//! * `exit` — the run output, parsed into the `exit` event;
-//! * `handle` — what the L1 does about an exit (`view` event).
+//! * `exit` — the run output, traced as the `exit` event (what the L0 wrote, raw);
+//! * `handle` — what the L1 does about the exit `papr-nestedv2` decoded (`view` event);
+//! * `mmio` — MMIO emulation through `papr_nestedv2::mmio` (`view act=mmio-load|mmio-store`
+//!   with address, size, direction and data).
 
 mod backend;
 mod exit;
 mod guest;
 mod handle;
+mod mmio;
 mod record;
 mod run;
 mod state;
@@ -43,8 +46,8 @@ use alloc::string::String;
 use alloc::vec;
 use alloc::vec::Vec;
 use papr_hcall::{GuestId, Hcall, HcallError, L1RealAddr, NestedHv, NoDelay, RealMemory};
-use papr_mmu_radix::{Perms, PoolAlloc, RadixTable};
-use papr_nestedv2::RealTableMemory;
+use papr_mmu_radix::{Perms, PoolAlloc, RadixTable, TableMemory};
+use papr_vcpu_state::VcpuState;
 use record::kv;
 
 /// Guest real address where vCPU 0's program starts (real mode).
@@ -77,25 +80,35 @@ pub struct Config {
     pub len: u64,
 }
 
-type Table<'m, M> = RadixTable<RealTableMemory<&'m M>, PoolAlloc<4>>;
+/// L1 memory as the driver needs it: buffers for the L0 ([`RealMemory`]) and radix tables
+/// ([`TableMemory`]) in the same memory; a clone is another handle to it (the table keeps
+/// one). `papr_hcall::IdentityMemory` and `papr_hcall::VmRealMemory` are.
+pub trait L1Memory: RealMemory + TableMemory + Clone {}
+
+impl<T: RealMemory + TableMemory + Clone> L1Memory for T {}
+
+type Table<M> = RadixTable<M, PoolAlloc<4>>;
 
 struct VcpuSt {
     input: u64,
     output: u64,
-    pending: BTreeMap<u16, u64>,
+    /// The L1's cache of the vCPU's registers (`papr-vcpu-state`): what the L1 sets goes
+    /// out in the next run input through [`VcpuState::flush`]; each run output comes in
+    /// through [`VcpuState::apply_exit`], and `papr-nestedv2` decodes the exit from it.
+    state: VcpuState,
     layout: Layout,
 }
 
-struct GuestSt<'m, M: RealMemory> {
+struct GuestSt<M: L1Memory> {
     id: u64,
     deleted: bool,
-    table: Option<Table<'m, M>>,
+    table: Option<Table<M>>,
     ram: Vec<(u64, u64, u64)>,
     vcpus: BTreeMap<u64, VcpuSt>,
 }
 
 /// Drives scenarios on one L0 (one session).
-pub struct Driver<'a, H: Hcall, M: RealMemory, B: L2Backend> {
+pub struct Driver<'a, H: Hcall, M: L1Memory, B: L2Backend> {
     hv: NestedHv<TracingHcall<'a, H>, &'a M, NoDelay>,
     mem: &'a M,
     backend: &'a B,
@@ -103,10 +116,10 @@ pub struct Driver<'a, H: Hcall, M: RealMemory, B: L2Backend> {
     cfg: Config,
     bump: u64,
     scratch: u64,
-    guests: BTreeMap<u8, GuestSt<'a, M>>,
+    guests: BTreeMap<u8, GuestSt<M>>,
 }
 
-impl<H: Hcall, M: RealMemory, B: L2Backend> core::fmt::Debug for Driver<'_, H, M, B> {
+impl<H: Hcall, M: L1Memory, B: L2Backend> core::fmt::Debug for Driver<'_, H, M, B> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Driver")
             .field("cfg", &self.cfg)
@@ -128,7 +141,7 @@ fn first_word(s: &str) -> &str {
     s.split([' ', '{', '(']).next().unwrap_or(s)
 }
 
-impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
+impl<'a, H: Hcall, M: L1Memory, B: L2Backend> Driver<'a, H, M, B> {
     /// A driver over `hcall` (the L0), `mem` (L1 memory as the L0 sees it), `backend` (the
     /// L2 program), recording into `rec`, using L1 memory `cfg`.
     pub fn new(hcall: H, mem: &'a M, backend: &'a B, rec: &'a Recorder, cfg: Config) -> Self {
@@ -200,6 +213,15 @@ impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
         }
         self.bump = end;
         Ok(at)
+    }
+
+    /// Records a request a crate refused client-side (no hcall was made).
+    fn refused(&self, call: &str, e: &dyn core::fmt::Debug) {
+        let r = format!("{e:?}");
+        self.rec.push(
+            "refused",
+            vec![kv("call", call), kv("reason", first_word(&r))],
+        );
     }
 
     /// Records what a failed `NestedHv` call means for the trace: a client-side refusal is

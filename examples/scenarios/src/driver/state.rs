@@ -1,16 +1,16 @@
 //! Guest state buffers the driver builds itself: the run buffers, `H_GUEST_GET_STATE`.
 
 use super::record::{be_hex, be_u64, hex, kv};
-use super::{err, Driver, L2Backend, StepResult, VcpuSt, PAGE};
+use super::{err, Driver, L1Memory, L2Backend, StepResult, VcpuSt, PAGE};
 use crate::layout::{Layout, NiaKind};
 use crate::scenario::{GuestRef, Scope};
-use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 use papr_gsb::{BufferDescriptor, GsbBuilder, GuestStateId, Value};
-use papr_hcall::{GuestId, Hcall, L1RealAddr, RealMemory, Target, VcpuId};
+use papr_hcall::{GuestId, Hcall, L1RealAddr, Target, VcpuId};
+use papr_vcpu_state::VcpuState;
 
-impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
+impl<'a, H: Hcall, M: L1Memory, B: L2Backend> Driver<'a, H, M, B> {
     pub(super) fn set_run_buffers(&mut self, slot: u8, vcpu: u64, size: u64) -> StepResult {
         let id = self.guest(slot)?.id;
         let input = self.alloc(PAGE, PAGE)?;
@@ -41,7 +41,7 @@ impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
             VcpuSt {
                 input,
                 output,
-                pending: BTreeMap::new(),
+                state: VcpuState::new_zeroed(),
                 layout: Layout::default(),
             },
         );

@@ -1,7 +1,7 @@
 //! The step machine: carries out one [`Step`] of a scenario.
 
 use super::record::{hex, kv};
-use super::{err, perms, Driver, GuestSt, L2Backend, StepResult, PAGE};
+use super::{err, perms, Driver, GuestSt, L1Memory, L2Backend, StepResult, PAGE};
 use crate::scenario::Step;
 use alloc::collections::BTreeMap;
 use alloc::format;
@@ -9,13 +9,11 @@ use alloc::string::ToString;
 use alloc::vec;
 use alloc::vec::Vec;
 use papr_gsb::{GsbBuilder, GuestStateId, ProcessTable, Value};
-use papr_hcall::{
-    opcode, GuestId, Hcall, HcallOutput, L1RealAddr, RealMemory, Target, VcpuId, HCALL_ARGS,
-};
+use papr_hcall::{opcode, GuestId, Hcall, HcallOutput, L1RealAddr, Target, VcpuId, HCALL_ARGS};
 use papr_mmu_radix::bits::PTE_RPN_MASK;
 use papr_mmu_radix::{GuestRealAddr, NoInvalidate};
 
-impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
+impl<'a, H: Hcall, M: L1Memory, B: L2Backend> Driver<'a, H, M, B> {
     pub(super) fn step(&mut self, step: &Step) -> StepResult {
         match step {
             Step::GetCaps { flags } => {
@@ -93,12 +91,18 @@ impl<'a, H: Hcall, M: RealMemory, B: L2Backend> Driver<'a, H, M, B> {
                 id,
                 value,
             } => {
-                self.vcpu(*slot, *vcpu)?.pending.insert(*id, *value);
+                let r = self
+                    .vcpu(*slot, *vcpu)?
+                    .state
+                    .set(GuestStateId(*id), u128::from(*value));
+                if let Err(e) = r {
+                    self.refused("vcpu-state", &e);
+                }
             }
             Step::Resume { slot, vcpu, action } => {
                 let v = self.vcpu(*slot, *vcpu)?;
                 let nia = v.layout.start(*action);
-                v.pending.insert(GuestStateId::NIA.0, nia);
+                v.state.set_nia(nia);
             }
             Step::SetState {
                 scope,

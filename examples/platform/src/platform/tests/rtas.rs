@@ -7,7 +7,7 @@ use alloc::format;
 const BLOCK: u64 = 0x8000;
 
 /// Writes an argument block at `at` and calls RTAS; returns (action, rets read back).
-fn rtas_at(
+pub(super) fn rtas_at(
     p: &mut Platform<Env>,
     v: &mut Fake,
     at: u64,
@@ -35,7 +35,7 @@ fn rtas_at(
     (a, rets)
 }
 
-fn rtas(
+pub(super) fn rtas(
     p: &mut Platform<Env>,
     v: &mut Fake,
     tok: u32,
@@ -45,7 +45,7 @@ fn rtas(
     rtas_at(p, v, BLOCK, tok, args, nret)
 }
 
-fn success() -> Action {
+pub(super) fn success() -> Action {
     Action::HcallReturn(HcallReturn::status(0))
 }
 
@@ -227,7 +227,7 @@ fn display_character_and_unknown_tokens() {
     // Unknown: status −3 and, as QEMU, H_PARAMETER.
     let param = Action::HcallReturn(HcallReturn::status(-4i64 as u64));
     assert_eq!(
-        rtas(&mut p, &mut v, 0x2005, &[], 2),
+        rtas(&mut p, &mut v, 0x2008, &[], 2),
         (param, vec![-3, -0x1111_1112])
     );
     assert_eq!(rtas(&mut p, &mut v, 0, &[1, 2], 1), (param, vec![-3]));
@@ -244,7 +244,7 @@ fn display_character_and_unknown_tokens() {
     );
     assert_eq!(p.env().out, b"ABC");
     let counts = p.rtas_counts();
-    assert!(counts.contains(&(0x2005, "unknown", 1)));
+    assert!(counts.contains(&(0x2008, "unknown", 1)));
     assert!(counts.contains(&(token::DISPLAY_CHARACTER, "display-character", 2)));
 }
 
