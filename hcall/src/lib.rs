@@ -11,7 +11,9 @@
 //! * [`RealMemory`] — where GSBs live (L1 real addresses), [`Delay`] — how busy waits pass;
 //!   [`L1RealAddr`] and [`MemoryError`] are papr-mmu-radix's (one vocabulary from the radix
 //!   tree up), and every memory backend here is also a `papr_mmu_radix::TableMemory`;
-//! * [`NestedHv`] — the typed calls over any backend; [`generic`] — console, RTAS, endianness;
+//! * [`NestedHv`] — the typed calls over any backend, all `&self` (one `NestedHv` serves
+//!   every L1 CPU; RUNs of different vCPUs overlap: its "Concurrency" docs); [`generic`] —
+//!   console, RTAS, endianness;
 //! * [`CountingHcall`] — counts hcalls, for benchmarks and tests that prove hcall budgets.
 //!
 //! # Safe code cannot make the L0 write arbitrary memory
@@ -53,6 +55,7 @@ mod raw;
 mod rc;
 #[cfg(target_arch = "powerpc64")]
 mod sc1;
+pub mod script;
 #[cfg(feature = "sim")]
 pub mod sim;
 mod target;

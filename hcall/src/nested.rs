@@ -13,6 +13,7 @@ use crate::rc::ReturnCode;
 use crate::target::{GuestId, Target, VcpuId};
 use alloc::collections::BTreeMap;
 use papr_gsb::{Gsb, GsidSet, GuestStateId, Policy, Request, Scope, Value};
+use spin::Mutex;
 
 mod answer;
 
@@ -51,6 +52,24 @@ enum Retry {
 /// [`Profile`] before any hcall. Busy answers are retried as Linux retries each call,
 /// waiting through the [`Delay`], within the [`RetryBudget`].
 ///
+/// # Concurrency
+/// Every method takes `&self`: one `NestedHv` serves all L1 CPUs at once, and
+/// `H_GUEST_RUN_VCPU` of different vCPUs may run at the same time (the L0 allows it; Linux's
+/// KVM does it). The registry (guest → vCPUs created) sits behind a `spin::Mutex` locked
+/// only to read an entry before a call and to update it after the call; it is never held
+/// across an hcall, a [`Delay`] or a retry. `NestedHv<H, M, D>` is `Sync` when `H`, `M`
+/// and `D` are (`Send` when they are `Send`), so share it by reference between threads.
+///
+/// What stays the caller's to order: two calls on the same vCPU at once (the L0 serialises
+/// or refuses them; the registry does not), and a delete of a guest while calls on it are
+/// in flight (they come back refused or as the L0's error, never as undefined behaviour).
+///
+/// ```
+/// # use papr_hcall::*;
+/// fn shared<T: Sync>() {}
+/// shared::<NestedHv<MockHcall, MockRealMemory, NoDelay>>();
+/// ```
+///
 /// ```
 /// use papr_hcall::*;
 /// let mut h = MockHcall::new();
@@ -63,7 +82,7 @@ enum Retry {
 /// h.expect_hcall().withf(|&op, a| op == opcode::H_GUEST_CREATE_VCPU && a[1] == 1 && a[2] == 0)
 ///     .return_const(HcallOutput::ok(0));
 /// let mem = MockRealMemory::new();
-/// let mut hv = NestedHv::new(h, mem, NoDelay);
+/// let hv = NestedHv::new(h, mem, NoDelay);
 /// let n = hv.negotiate(Capabilities::MODES)?;
 /// assert_eq!(n.mode, Mode::Power10);
 /// let g = hv.create_guest()?;
@@ -80,8 +99,9 @@ pub struct NestedHv<H, M, D> {
     delay: D,
     budget: RetryBudget,
     profile: Profile,
-    /// Guests created through this value → vCPUs created so far.
-    guests: BTreeMap<u64, u64>,
+    /// Guests created through this value → vCPUs created so far. Locked only to read or
+    /// update an entry, never across an hcall (see "Concurrency").
+    guests: Mutex<BTreeMap<u64, u64>>,
 }
 
 fn fail(call: &'static str, code: ReturnCode, out: &HcallOutput) -> HcallError {
@@ -110,7 +130,7 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
             delay,
             budget: RetryBudget::default(),
             profile: Profile::QEMU,
-            guests: BTreeMap::new(),
+            guests: Mutex::new(BTreeMap::new()),
         }
     }
 
@@ -151,7 +171,7 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
 
     /// vCPUs created so far in `guest`, if the guest was created through this value.
     pub fn vcpus(&self, guest: GuestId) -> Option<u64> {
-        self.guests.get(&guest.0).copied()
+        self.guests.lock().get(&guest.0).copied()
     }
 
     /// Makes one hcall with the retry policy of `retry`.
@@ -207,7 +227,7 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
     }
 
     /// `H_GUEST_GET_CAPABILITIES`: what the L0 offers.
-    pub fn get_capabilities(&mut self) -> Result<Capabilities, HcallError> {
+    pub fn get_capabilities(&self) -> Result<Capabilities, HcallError> {
         let out = self.call(
             opcode::H_GUEST_GET_CAPABILITIES,
             [0; HCALL_ARGS],
@@ -217,7 +237,7 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
     }
 
     /// `H_GUEST_SET_CAPABILITIES`: what this L1 will use (once per L0 reset).
-    pub fn set_capabilities(&mut self, caps: Capabilities) -> Result<(), HcallError> {
+    pub fn set_capabilities(&self, caps: Capabilities) -> Result<(), HcallError> {
         self.call(
             opcode::H_GUEST_SET_CAPABILITIES,
             [0, caps.0, 0, 0, 0, 0, 0, 0, 0],
@@ -228,7 +248,7 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
 
     /// GET, then SET the modes both the L0 and `supported` have (as Linux does); reports
     /// the highest of them.
-    pub fn negotiate(&mut self, supported: Capabilities) -> Result<Negotiated, HcallError> {
+    pub fn negotiate(&self, supported: Capabilities) -> Result<Negotiated, HcallError> {
         let offered = self.get_capabilities()?;
         let set = offered
             .intersection(supported)
@@ -242,22 +262,22 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
     }
 
     /// `H_GUEST_CREATE`: a new guest; the L0 picks its id.
-    pub fn create_guest(&mut self) -> Result<GuestId, HcallError> {
+    pub fn create_guest(&self) -> Result<GuestId, HcallError> {
         let out = self.call(
             opcode::H_GUEST_CREATE,
             [0, H_GUEST_CREATE_FIRST_TOKEN, 0, 0, 0, 0, 0, 0, 0],
             Retry::Sleeping,
         )?;
         let id = out.ret[0];
-        self.guests.insert(id, 0);
+        self.guests.lock().insert(id, 0);
         Ok(GuestId(id))
     }
 
     /// `H_GUEST_CREATE_VCPU`. Under [`Profile::dense_vcpu_ids`] only the next id in order
     /// may be created (an id already created is passed on: the L0 answers `H_IN_USE`).
-    pub fn create_vcpu(&mut self, guest: GuestId, vcpu: VcpuId) -> Result<(), HcallError> {
+    pub fn create_vcpu(&self, guest: GuestId, vcpu: VcpuId) -> Result<(), HcallError> {
         const CALL: &str = "H_GUEST_CREATE_VCPU";
-        let created = self.guests.get(&guest.0).copied();
+        let created = self.guests.lock().get(&guest.0).copied();
         if self.profile.dense_vcpu_ids {
             match created {
                 None => return Err(Self::refuse(CALL, Refusal::UnknownGuest { guest: guest.0 })),
@@ -279,7 +299,7 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
             [0, guest.0, vcpu.0, 0, 0, 0, 0, 0, 0],
             Retry::Sleeping,
         )?;
-        if let Some(n) = self.guests.get_mut(&guest.0) {
+        if let Some(n) = self.guests.lock().get_mut(&guest.0) {
             if vcpu.0 == *n {
                 *n += 1;
             }
@@ -296,9 +316,10 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
         if !self.profile.known_vcpus_only {
             return Ok(());
         }
-        match self.guests.get(&guest.0) {
+        let created = self.guests.lock().get(&guest.0).copied();
+        match created {
             None => Err(Self::refuse(call, Refusal::UnknownGuest { guest: guest.0 })),
-            Some(&created) if vcpu.0 >= created => Err(Self::refuse(
+            Some(created) if vcpu.0 >= created => Err(Self::refuse(
                 call,
                 Refusal::NoSuchVcpu {
                     guest: guest.0,
@@ -431,12 +452,7 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
     /// validates it and against the profile; nothing is sent when it fails.
     ///
     /// An empty buffer (0 elements) makes no hcall, as in Linux.
-    pub fn set_state(
-        &mut self,
-        target: Target,
-        gsb: &[u8],
-        at: L1RealAddr,
-    ) -> Result<(), HcallError> {
+    pub fn set_state(&self, target: Target, gsb: &[u8], at: L1RealAddr) -> Result<(), HcallError> {
         const CALL: &str = "H_GUEST_SET_STATE";
         if target.scope == Scope::Host {
             return Err(HcallError::BadArgument {
@@ -472,7 +488,7 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
     /// naming the first id left unwritten, never the request read back as values. QEMU's
     /// no-op ids (MMCR3, SIER2, SIER3, WORT), which it leaves untouched, are not checked.
     pub fn get_state<'b>(
-        &mut self,
+        &self,
         target: Target,
         gsb: &'b mut [u8],
         at: L1RealAddr,
@@ -503,12 +519,7 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
     }
 
     /// One GET of the request in `gsb`: written to `at`, answered, read back into `gsb`.
-    fn exchange(
-        &mut self,
-        target: &Target,
-        gsb: &mut [u8],
-        at: L1RealAddr,
-    ) -> Result<(), HcallError> {
+    fn exchange(&self, target: &Target, gsb: &mut [u8], at: L1RealAddr) -> Result<(), HcallError> {
         const CALL: &str = "H_GUEST_GET_STATE";
         self.mem
             .write(at, gsb)
@@ -546,14 +557,14 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
 
     /// `H_GUEST_RUN_VCPU` with no flags: runs the vCPU until it exits; returns the exit
     /// trap (r4: 0x980 HDEC, 0xC00 hcall, 0xE00 HDSI, …). Never retried.
-    pub fn run_vcpu(&mut self, guest: GuestId, vcpu: VcpuId) -> Result<u64, HcallError> {
+    pub fn run_vcpu(&self, guest: GuestId, vcpu: VcpuId) -> Result<u64, HcallError> {
         self.run_vcpu_with(guest, vcpu, RunFlags::NONE)
     }
 
     /// `H_GUEST_RUN_VCPU` with the PAPR-defined `flags` (QEMU accepts none:
     /// `H_PARAMETER`). Never retried.
     pub fn run_vcpu_with(
-        &mut self,
+        &self,
         guest: GuestId,
         vcpu: VcpuId,
         flags: RunFlags,
@@ -578,18 +589,25 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
     }
 
     /// `H_GUEST_DELETE` of one guest and all its vCPUs.
-    pub fn delete_guest(&mut self, guest: GuestId) -> Result<(), HcallError> {
-        self.call(
+    ///
+    /// The guest leaves the registry before the hcall (so that an id the L0 hands out again
+    /// to a concurrent [`create_guest`](Self::create_guest) is not dropped after it) and
+    /// comes back if the delete fails.
+    pub fn delete_guest(&self, guest: GuestId) -> Result<(), HcallError> {
+        let known = self.guests.lock().remove(&guest.0);
+        let r = self.call(
             opcode::H_GUEST_DELETE,
             [0, guest.0, 0, 0, 0, 0, 0, 0, 0],
             Retry::Sleeping,
-        )?;
-        self.guests.remove(&guest.0);
-        Ok(())
+        );
+        if let (Err(_), Some(vcpus)) = (&r, known) {
+            self.guests.lock().entry(guest.0).or_insert(vcpus);
+        }
+        r.map(|_| ())
     }
 
     /// `H_GUEST_DELETE` with the delete-all flag. Refused under [`Profile::QEMU`].
-    pub fn delete_all_guests(&mut self) -> Result<(), HcallError> {
+    pub fn delete_all_guests(&self) -> Result<(), HcallError> {
         if self.profile.refuse_delete_all {
             return Err(Self::refuse("H_GUEST_DELETE", Refusal::DeleteAll));
         }
@@ -598,7 +616,7 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
             [H_GUEST_DELETE_ALL, 0, 0, 0, 0, 0, 0, 0, 0],
             Retry::Sleeping,
         )?;
-        self.guests.clear();
+        self.guests.lock().clear();
         Ok(())
     }
 }

@@ -38,7 +38,7 @@ fn hv_with(rest: Vec<(u64, [u64; 9], HcallOutput)>) -> NestedHv<MockHcall, VecMe
         (H_GUEST_CREATE_VCPU, args(&[0, 1, 0]), HcallOutput::ok(0)),
     ];
     script.extend(rest);
-    let mut hv = NestedHv::new(scripted(script), VecMemory::new(MEM as usize), NoDelay);
+    let hv = NestedHv::new(scripted(script), VecMemory::new(MEM as usize), NoDelay);
     let g = hv.create_guest().unwrap();
     hv.create_vcpu(g, VcpuId(0)).unwrap();
     hv
@@ -51,7 +51,7 @@ fn run_buffer(id: GuestStateId, address: u64, size: u64) -> Vec<u8> {
 #[test]
 fn run_buffers_outside_memory_are_refused_without_an_hcall() {
     // The mock expects no SET: an hcall would fail the test.
-    let mut hv = hv_with(vec![]);
+    let hv = hv_with(vec![]);
     for (id, address) in [
         (GuestStateId::RUN_OUTPUT, MEM - 0x40),
         (GuestStateId::RUN_INPUT, MEM),
@@ -76,7 +76,7 @@ fn run_buffers_outside_memory_are_refused_without_an_hcall() {
 fn run_buffers_inside_memory_are_passed_on() {
     let buf = run_buffer(GuestStateId::RUN_OUTPUT, MEM - 0x80, 0x80);
     let len = buf.len() as u64;
-    let mut hv = hv_with(vec![(
+    let hv = hv_with(vec![(
         H_GUEST_SET_STATE,
         args(&[0, 1, 0, SCRATCH, len]),
         HcallOutput::ok(0),
@@ -87,7 +87,7 @@ fn run_buffers_inside_memory_are_passed_on() {
 
 #[test]
 fn vpa_and_partition_table_outside_memory_are_refused() {
-    let mut hv = hv_with(vec![]);
+    let hv = hv_with(vec![]);
     // A VPA the L0 would write 1 KiB of, 0x200 bytes before the end of memory.
     let vpa = one(GuestStateId::VPA, Value::U64(MEM - 0x200));
     assert_eq!(
@@ -130,7 +130,7 @@ fn vpa_zero_unregisters_and_a_root_inside_memory_is_sent() {
             root_size: 0x1_0000,
         }),
     );
-    let mut hv = hv_with(vec![
+    let hv = hv_with(vec![
         (
             H_GUEST_SET_STATE,
             args(&[0, 1, 0, SCRATCH, vpa.len() as u64]),
@@ -150,7 +150,7 @@ fn vpa_zero_unregisters_and_a_root_inside_memory_is_sent() {
 
 #[test]
 fn the_request_buffer_itself_must_be_in_memory() {
-    let mut hv = hv_with(vec![]);
+    let hv = hv_with(vec![]);
     let buf = run_buffer(GuestStateId::RUN_OUTPUT, 0x1000, 0x80);
     let e = hv
         .set_state(Target::thread(G, VcpuId(0)), &buf, L1RealAddr(MEM - 8))
@@ -175,7 +175,7 @@ fn counts_come_out_without_the_backend() {
             HcallOutput::ok(0)
         }
     }
-    let mut hv = NestedHv::new(CountingHcall::new(Raw), VecMemory::new(16), NoDelay);
+    let hv = NestedHv::new(CountingHcall::new(Raw), VecMemory::new(16), NoDelay);
     hv.create_guest().unwrap();
     assert_eq!(hv.counts().count(H_GUEST_CREATE), 1);
     assert_eq!(hv.counts().total(), 1);
@@ -186,7 +186,7 @@ fn counts_come_out_without_the_backend() {
 
 #[test]
 fn run_flags_are_the_papr_ones() {
-    let mut hv = hv_with(vec![(
+    let hv = hv_with(vec![(
         H_GUEST_RUN_VCPU,
         args(&[(1 << 63) | (1 << 61), 1, 0]),
         HcallOutput::rc(-4),

@@ -24,7 +24,7 @@ fn busy_storm_is_retried_by_nested_hv() {
         Injection::Busy { rc: 1, count: 3 },
     );
     let delay = RecordingDelay::default();
-    let mut hv = NestedHv::new(&l0, VmRealMemory(mem), &delay);
+    let hv = NestedHv::new(&l0, VmRealMemory(mem), &delay);
     assert_eq!(
         hv.get_capabilities().unwrap(),
         Capabilities(0x6000_0000_0000_0000)
@@ -40,7 +40,7 @@ fn busy_storm_is_retried_by_nested_hv() {
 fn long_busy_storm_waits_and_create_follows_the_continue_token() {
     let (l0, mem) = new_l0();
     let delay = RecordingDelay::default();
-    let mut hv = NestedHv::new(&l0, VmRealMemory(mem), &delay);
+    let hv = NestedHv::new(&l0, VmRealMemory(mem), &delay);
     hv.negotiate(Capabilities::MODES).unwrap();
     l0.inject(H_GUEST_CREATE, 1, Injection::Busy { rc: 9901, count: 2 });
     assert_eq!(hv.create_guest().unwrap(), GuestId(1));
@@ -63,7 +63,7 @@ fn long_busy_storm_waits_and_create_follows_the_continue_token() {
 fn state_calls_spin_through_busy() {
     let (l0, mem) = new_l0();
     let delay = RecordingDelay::default();
-    let mut hv = NestedHv::new(&l0, VmRealMemory(mem.clone()), &delay);
+    let hv = NestedHv::new(&l0, VmRealMemory(mem.clone()), &delay);
     hv.negotiate(Capabilities::MODES).unwrap();
     let g = hv.create_guest().unwrap();
     hv.create_vcpu(g, VcpuId(0)).unwrap();
@@ -89,7 +89,7 @@ fn storm_longer_than_the_budget_times_out() {
         1,
         Injection::Busy { rc: 1, count: 1000 },
     );
-    let mut hv = hv(&l0, &mem).with_budget(RetryBudget {
+    let hv = hv(&l0, &mem).with_budget(RetryBudget {
         max_attempts: 5,
         max_wait_us: 1000,
     });

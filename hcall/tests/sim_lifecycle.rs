@@ -72,7 +72,7 @@ fn lifecycle_every_exit_kind() {
                 value: 1,
             }, // read-only: HDSI protection
             L2Action::Fetch { gpa: 0x20_0000 }, // no PMD entry: HISI
-            L2Action::EmulationAssist { heir: 0x7c00_07fe },
+            L2Action::illegal(0x7c00_07fe),
             L2Action::WaitHdec,
         ],
     )
@@ -399,4 +399,49 @@ fn two_vcpus_keep_their_own_state() {
         assert_eq!(be64(&l0.state(G, v, Id::NIA).unwrap()), 0x100 * v + 4);
     }
     assert!(l0.would_abort().is_empty());
+}
+
+/// The data register of a scripted load/store is GPR5, as in the code a real L0 runs: a
+/// store's value is there when it exits (the L1 reads it to emulate an MMIO store), and a
+/// load that completes in RAM leaves its value there.
+#[test]
+fn scripted_loads_and_stores_use_gpr5_as_data_register() {
+    // Runs `program` to its first exit (an HDSI at the unmapped 0x10_0000); GPR5 then.
+    let gpr5_at_exit = |program: Vec<L2Action>| {
+        let (l0, mem) = new_l0();
+        let mut hv = sim_common::hv(&l0, &mem);
+        let g = ready_guest(&mut hv, 1);
+        let mut rx = Radix::new(&l0, ROOT, TABLES);
+        rx.map(0x0, 0x187);
+        rx.map(0x1000, 0x187);
+        write(
+            &l0,
+            BACKING + 0x1008,
+            &0x1122_3344_5566_7788u64.to_le_bytes(),
+        );
+        l0.set_program(G, 0, program).unwrap();
+        run_input(&l0, G, 0, &[]);
+        assert_eq!(hv.run_vcpu(g, VcpuId(0)).unwrap(), 0xE00);
+        let v = l0.state(G, 0, Id::GPR5).unwrap();
+        u64::from_be_bytes(v[..8].try_into().unwrap())
+    };
+    let unmapped_load = L2Action::Load {
+        gpa: 0x10_0000,
+        size: 8,
+    };
+    let ram_load = L2Action::Load {
+        gpa: 0x1008,
+        size: 8,
+    };
+    assert_eq!(
+        gpr5_at_exit(vec![ram_load, unmapped_load]),
+        0x1122_3344_5566_7788,
+        "the RAM load's value"
+    );
+    let store = L2Action::Store {
+        gpa: 0x10_0000,
+        size: 4,
+        value: 0xCAFE_F00D,
+    };
+    assert_eq!(gpr5_at_exit(vec![store]), 0xCAFE_F00D, "the store's source");
 }

@@ -59,7 +59,7 @@ fn set_capabilities_zero_p2_then_once_only() {
     let o = l0.hcall(H_GUEST_SET_CAPABILITIES, args(&[0, 0]));
     // r4 = 1 invalid bitmap, r5 = index of the first supported mode (P10 = 2).
     assert_eq!((o.rc, o.ret[0], o.ret[1]), (P2, 1, 2));
-    let mut hv = hv(&l0, &mem);
+    let hv = hv(&l0, &mem);
     hv.set_capabilities(Capabilities::POWER10).unwrap();
     assert_eq!(
         code(hv.set_capabilities(Capabilities::POWER10).unwrap_err()),
@@ -80,7 +80,7 @@ fn create_returns_guest_id_one_in_r4() {
 #[test]
 fn create_vcpu_in_order_and_duplicate_is_in_use() {
     let (l0, mem) = new_l0();
-    let mut hv = hv(&l0, &mem);
+    let hv = hv(&l0, &mem);
     hv.negotiate(Capabilities::MODES).unwrap();
     let g = hv.create_guest().unwrap();
     for v in 0..3 {
@@ -96,7 +96,7 @@ fn create_vcpu_in_order_and_duplicate_is_in_use() {
 #[test]
 fn run_needs_buffers_then_partition_table_and_no_flags() {
     let (l0, mem) = new_l0();
-    let mut hv = hv(&l0, &mem);
+    let hv = hv(&l0, &mem);
     hv.negotiate(Capabilities::MODES).unwrap();
     let g = hv.create_guest().unwrap();
     hv.create_vcpu(g, VcpuId(0)).unwrap();

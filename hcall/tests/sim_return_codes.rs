@@ -179,7 +179,7 @@ fn set_state_codes() {
 #[test]
 fn run_codes() {
     let (l0, mem) = new_l0();
-    let mut hv = hv(&l0, &mem);
+    let hv = hv(&l0, &mem);
     hv.negotiate(Capabilities::MODES).unwrap();
     let g = hv.create_guest().unwrap().0;
     hv.create_vcpu(GuestId(g), VcpuId(0)).unwrap();

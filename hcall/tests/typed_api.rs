@@ -28,7 +28,7 @@ fn with_guest(
         script.push((H_GUEST_CREATE_VCPU, args(&[0, 1, v]), HcallOutput::ok(0)));
     }
     script.extend(rest);
-    let mut hv = new_hv(scripted(script));
+    let hv = new_hv(scripted(script));
     let g = hv.create_guest().unwrap();
     for v in 0..vcpus {
         hv.create_vcpu(g, VcpuId(v)).unwrap();
@@ -40,7 +40,7 @@ const G: GuestId = GuestId(1);
 
 #[test]
 fn get_and_set_capabilities_registers() {
-    let mut hv = new_hv(scripted(vec![
+    let hv = new_hv(scripted(vec![
         (
             H_GUEST_GET_CAPABILITIES,
             args(&[0]),
@@ -62,7 +62,7 @@ fn get_and_set_capabilities_registers() {
 #[test]
 fn negotiate_picks_highest_common_mode() {
     // L0 offers P9|P10|P11, we support P9|P10: set P9|P10, run in P10.
-    let mut hv = new_hv(scripted(vec![
+    let hv = new_hv(scripted(vec![
         (
             H_GUEST_GET_CAPABILITIES,
             args(&[0]),
@@ -80,13 +80,13 @@ fn negotiate_picks_highest_common_mode() {
     assert_eq!(n.mode, Mode::Power10);
     assert_eq!(n.set, Capabilities(0x6000_0000_0000_0000));
     // COPY_MEM offered is never set (QEMU refuses it with H_P2).
-    let mut hv2 = hv_caps(0xE000_0000_0000_0000, 0x6000_0000_0000_0000);
+    let hv2 = hv_caps(0xE000_0000_0000_0000, 0x6000_0000_0000_0000);
     assert_eq!(
         hv2.negotiate(Capabilities(u64::MAX)).unwrap().mode,
         Mode::Power10
     );
     // No common mode: typed error, no SET.
-    let mut hv3 = new_hv(scripted(vec![(
+    let hv3 = new_hv(scripted(vec![(
         H_GUEST_GET_CAPABILITIES,
         args(&[0]),
         HcallOutput::ok(0x4000_0000_0000_0000),
@@ -124,7 +124,7 @@ fn create_guest_and_vcpus_registers() {
 
 #[test]
 fn create_vcpu_in_use_is_passed_on_and_counts_nothing() {
-    let mut hv = with_guest(
+    let hv = with_guest(
         1,
         vec![(H_GUEST_CREATE_VCPU, args(&[0, 1, 0]), HcallOutput::rc(-77))],
     );
@@ -216,7 +216,7 @@ fn run_one(call: &str, out: HcallOutput) -> HcallError {
         H_GUEST_RUN_VCPU | H_GUEST_DELETE => args(&[0, 1]),
         _ => args(&[0]),
     };
-    let mut hv = with_guest(1, vec![(op, expected_args, out)]);
+    let hv = with_guest(1, vec![(op, expected_args, out)]);
     let t = Target::thread(G, VcpuId(0));
     match op {
         H_GUEST_GET_CAPABILITIES => hv.get_capabilities().map(|_| ()),
@@ -253,7 +253,7 @@ fn create_retries_with_the_continue_token() {
         ),
         (H_GUEST_CREATE, args(&[0, 0xBB]), HcallOutput::ok(5)),
     ]);
-    let mut hv = NestedHv::new(h, VecMemory::new(16), &delay);
+    let hv = NestedHv::new(h, VecMemory::new(16), &delay);
     assert_eq!(hv.create_guest().unwrap(), GuestId(5));
     assert_eq!(
         delay.events(),
@@ -282,7 +282,7 @@ fn state_calls_spin_and_lifecycle_calls_sleep() {
             HcallOutput::rc(rc),
         ));
     }
-    let mut hv = NestedHv::new(scripted(script), VecMemory::new(0x1000), &delay);
+    let hv = NestedHv::new(scripted(script), VecMemory::new(0x1000), &delay);
     let g = hv.create_guest().unwrap();
     hv.create_vcpu(g, VcpuId(0)).unwrap();
     let mut buf = [0u8; 16];
@@ -323,7 +323,7 @@ fn long_busy_schedule_per_order() {
 
 #[test]
 fn run_is_never_retried() {
-    let mut hv = with_guest(
+    let hv = with_guest(
         1,
         vec![(H_GUEST_RUN_VCPU, args(&[0, 1, 0]), HcallOutput::rc(1))],
     );
@@ -338,7 +338,7 @@ fn run_is_never_retried() {
 
 #[test]
 fn run_returns_the_trap() {
-    let mut hv = with_guest(
+    let hv = with_guest(
         1,
         vec![
             (H_GUEST_RUN_VCPU, args(&[0, 1, 0]), HcallOutput::ok(0xC00)),
@@ -358,7 +358,7 @@ fn run_returns_the_trap() {
 #[test]
 fn budget_timeout_attempts_and_wait() {
     let delay = RecordingDelay::default();
-    let mut hv = NestedHv::new(always(HcallOutput::rc(1)), VecMemory::new(16), &delay).with_budget(
+    let hv = NestedHv::new(always(HcallOutput::rc(1)), VecMemory::new(16), &delay).with_budget(
         RetryBudget {
             max_attempts: 5,
             max_wait_us: 0,
@@ -376,7 +376,7 @@ fn budget_timeout_attempts_and_wait() {
     assert_eq!(delay.events().len(), 4);
 
     let delay = RecordingDelay::default();
-    let mut hv = NestedHv::new(always(HcallOutput::rc(9902)), VecMemory::new(16), &delay)
+    let hv = NestedHv::new(always(HcallOutput::rc(9902)), VecMemory::new(16), &delay)
         .with_budget(RetryBudget {
             max_attempts: 100,
             max_wait_us: 250_000,
@@ -408,7 +408,7 @@ fn get_state_round_trip_through_memory() {
             m[off..off + 4].copy_from_slice(&0x0080_1200u32.to_be_bytes());
             HcallOutput::ok(0)
         });
-    let mut hv = NestedHv::new(h, mem, NoDelay);
+    let hv = NestedHv::new(h, mem, NoDelay);
     let mut buf = [0u8; 12];
     let mut b = GsbBuilder::new(&mut buf).unwrap();
     b.put_request(GuestStateId::LOGICAL_PVR).unwrap();
@@ -432,7 +432,7 @@ fn get_state_answer_is_untrusted() {
         m[a[3] as usize + 3] = 9;
         HcallOutput::ok(0)
     });
-    let mut hv = NestedHv::new(h, mem, NoDelay);
+    let hv = NestedHv::new(h, mem, NoDelay);
     let mut buf = [0u8; 12];
     GsbBuilder::new(&mut buf)
         .unwrap()
@@ -449,7 +449,7 @@ fn get_state_answer_is_untrusted() {
 
 #[test]
 fn empty_set_makes_no_hcall() {
-    let mut hv = new_hv(MockHcall::new());
+    let hv = new_hv(MockHcall::new());
     let buf = [0u8; 4];
     hv.set_state(Target::guest(GuestId(1)), &buf, L1RealAddr(0))
         .unwrap();
@@ -474,7 +474,7 @@ fn refusal(e: HcallError) -> Refusal {
 /// Every request that kills QEMU is refused without an hcall (the mocks expect none).
 #[test]
 fn each_client_side_refusal() {
-    let mut hv = with_guest(1, vec![]);
+    let hv = with_guest(1, vec![]);
     let at = L1RealAddr(0x100);
     let tg = Target::guest(G);
     let t0 = Target::thread(G, VcpuId(0));
@@ -611,7 +611,7 @@ fn each_client_side_refusal() {
 
 #[test]
 fn malformed_requests_are_typed_errors_without_hcall() {
-    let mut hv = with_guest(1, vec![]);
+    let hv = with_guest(1, vec![]);
     // A guest-wide id in a thread-wide SET, and a read-only id in a SET.
     let pvr = one(GuestStateId::LOGICAL_PVR, Value::U32(0));
     assert!(matches!(
@@ -637,7 +637,7 @@ fn malformed_requests_are_typed_errors_without_hcall() {
 
 #[test]
 fn delete_forgets_the_guest_and_permissive_allows_delete_all() {
-    let mut hv = with_guest(
+    let hv = with_guest(
         1,
         vec![
             (H_GUEST_DELETE, args(&[0, 1]), HcallOutput::ok(0)),
@@ -654,7 +654,7 @@ fn delete_forgets_the_guest_and_permissive_allows_delete_all() {
         }
     );
 
-    let mut hv = hv_permissive(scripted(vec![(
+    let hv = hv_permissive(scripted(vec![(
         H_GUEST_DELETE,
         args(&[0x8000_0000_0000_0000]),
         HcallOutput::ok(0),
@@ -672,7 +672,7 @@ fn hv_permissive(h: MockHcall) -> NestedHv<MockHcall, VecMemory, NoDelay> {
 #[test]
 fn counting_wrapper_counts_a_lifecycle() {
     let h = CountingHcall::new(always(HcallOutput::ok(1)));
-    let mut hv = NestedHv::new(&h, VecMemory::new(16), NoDelay);
+    let hv = NestedHv::new(&h, VecMemory::new(16), NoDelay);
     let g = hv.create_guest().unwrap();
     hv.create_vcpu(g, VcpuId(0)).unwrap();
     hv.run_vcpu(g, VcpuId(0)).unwrap();
@@ -706,7 +706,7 @@ fn error_messages_name_call_and_values() {
 #[test]
 fn run_with_an_error_code_in_r4_is_a_bad_answer() {
     // QEMU's quirk: output buffer unmappable → r3 = H_SUCCESS, r4 = H_P2.
-    let mut hv = with_guest(
+    let hv = with_guest(
         1,
         vec![(
             H_GUEST_RUN_VCPU,
@@ -736,7 +736,7 @@ fn get_answer_with_other_ids_is_a_bad_answer() {
         m[a[3] as usize + 3] = 0;
         HcallOutput::ok(0)
     });
-    let mut hv = NestedHv::new(h, mem, NoDelay);
+    let hv = NestedHv::new(h, mem, NoDelay);
     let mut buf = [0u8; 12];
     GsbBuilder::new(&mut buf)
         .unwrap()

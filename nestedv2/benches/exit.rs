@@ -29,6 +29,7 @@ use papr_hcall::{
     MemoryError, NestedHv, NoDelay, RealMemory,
 };
 use papr_mmu_radix::PoolAlloc;
+use papr_nestedv2::mmio::MmioData;
 use papr_nestedv2::{
     Clock, Exit, Guest, GuestRealAddr, HcallReturn, ManualClock, NestedHost, Vcpu,
 };
@@ -250,7 +251,14 @@ fn one_exit<P: papr_nestedv2::Backend>(vcpu: &mut Vcpu<'_, '_, P, PoolAlloc<8>>)
     let e = vcpu.run().unwrap();
     match e {
         Exit::Hcall { .. } => vcpu.complete_hcall(HcallReturn::status(0)),
-        Exit::Mmio { .. } => vcpu.complete_mmio(7).unwrap(),
+        Exit::Mmio { size, is_write, .. } => {
+            let data = if is_write {
+                MmioData::NONE
+            } else {
+                MmioData::from_be_value(7, size.unwrap_or(8)).unwrap()
+            };
+            vcpu.complete_mmio(data.as_bytes()).unwrap()
+        }
         _ => {}
     }
     e
@@ -339,9 +347,9 @@ fn report(full: bool) {
                     first,
                     Exit::Mmio {
                         is_write: true,
-                        data: Some(0x3412_FFFF),
+                        data: Some(d),
                         ..
-                    }
+                    } if d.as_bytes() == [0x34, 0x12, 0xFF, 0xFF]
                 ),
                 "{first:?}"
             );

@@ -1,7 +1,7 @@
 //! The typed exit of an `H_GUEST_RUN_VCPU`, decoded from the trap and the run output buffer.
 
 use crate::error::Error;
-use crate::mmio::{FetchError, L2Interrupt, MmioAccess};
+use crate::mmio::{FetchError, L2Interrupt, MmioAccess, MmioData};
 use papr_gsb::GuestStateId;
 use papr_mmu_radix::GuestRealAddr;
 use papr_vcpu_state::VcpuState;
@@ -69,10 +69,11 @@ pub enum Exit {
         /// A store (from HDSISR).
         is_write: bool,
         /// For a decoded store: the bytes the device receives at `gpa`, in storage order
-        /// (the L2's MSR\[LE\] and the byte-reverse forms applied), read as a big-endian
-        /// number of `size` bytes. [`Vcpu::complete_mmio`](crate::Vcpu::complete_mmio)
-        /// takes a load's data in the same convention.
-        data: Option<u64>,
+        /// (first byte at `gpa`; the L2's MSR\[LE\] and the byte-reverse forms already
+        /// applied). A load's completion ([`Action::MmioComplete`](crate::Action::MmioComplete),
+        /// [`Vcpu::complete_mmio`](crate::Vcpu::complete_mmio)) takes its bytes in the
+        /// same order.
+        data: Option<MmioData>,
         /// The faulting instruction's (first) word, when it could be fetched — in real
         /// mode, or through the L2's process table
         /// ([`Guest::set_process_table`](crate::Guest::set_process_table)); `None` otherwise.

@@ -77,6 +77,8 @@ pub struct Guest<'h, P: Backend, A: TableAlloc> {
     id: GuestId,
     pub(crate) table: Mutex<GuestRadixTable<P, A>>,
     process_table: Mutex<Option<ProcessTableValue>>,
+    /// Held while a vCPU id is picked and created ([`Guest::create_vcpu`]).
+    pub(crate) creating: Mutex<()>,
     ram: Vec<RamRegion>,
     deleted: bool,
 }
@@ -110,19 +112,20 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
     /// # Errors
     /// As [`Guest::create`].
     pub fn create_with(host: &'h NestedHost<P>, tables: A, pvr: LogicalPvr) -> Result<Self, Error> {
-        let id = host.hv.lock().create_guest()?;
+        let id = host.hv.create_guest()?;
         match Self::setup(host, id, tables, pvr) {
             Ok(table) => Ok(Self {
                 host,
                 id,
                 table: Mutex::new(table),
                 process_table: Mutex::new(None),
+                creating: Mutex::new(()),
                 ram: Vec::new(),
                 deleted: false,
             }),
             Err(e) => {
                 // Best effort, two attempts: the creation error is the one to report.
-                let mut hv = host.hv.lock();
+                let hv = &host.hv;
                 if hv.delete_guest(id).is_err() {
                     let _ = hv.delete_guest(id);
                 }
@@ -160,7 +163,6 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
         let scratch = host.alloc_page("guest setup scratch")?;
         let r = host
             .hv
-            .lock()
             .set_state(Target::guest(id), buf.get(..len).unwrap_or(&[]), scratch);
         host.free_page(scratch);
         r?;
@@ -184,7 +186,7 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
         )?;
         let len = b.finish();
         let scratch = self.host.alloc_page("process table scratch")?;
-        let r = self.host.hv.lock().set_state(
+        let r = self.host.hv.set_state(
             Target::guest(self.id),
             buf.get(..len).unwrap_or(&[]),
             scratch,
@@ -403,7 +405,7 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
     /// [`Error::Hcall`] from `H_GUEST_DELETE`.
     pub fn delete(mut self) -> Result<(), Error> {
         // On failure `deleted` stays false and the drop below tries once more.
-        self.host.hv.lock().delete_guest(self.id)?;
+        self.host.hv.delete_guest(self.id)?;
         self.deleted = true;
         Ok(())
     }
@@ -413,7 +415,7 @@ impl<P: Backend, A: TableAlloc> Drop for Guest<'_, P, A> {
     fn drop(&mut self) {
         if !self.deleted {
             // Two attempts: a transient failure must not leak the guest in the L0.
-            let mut hv = self.host.hv.lock();
+            let hv = &self.host.hv;
             if hv.delete_guest(self.id).is_err() {
                 let _ = hv.delete_guest(self.id);
             }

@@ -2,6 +2,7 @@
 
 use crate::context::VcpuContext;
 use crate::exit::Exit;
+use crate::mmio::MmioData;
 
 /// Values an emulated hcall returns to the L2: r3 (the status) and up to 9 more (r4–r12).
 /// Only the registers given are written (each costs 12 bytes of run input, no hcall).
@@ -49,13 +50,14 @@ pub enum Action {
     Resume,
     /// Complete an [`Exit::Hcall`]: write r3.. and run again.
     HcallReturn(HcallReturn),
-    /// Complete an [`Exit::Mmio`] whose access was decoded: for a load, `value` is the
-    /// `size`-byte value read (storage-order bytes as a big-endian number, as in [`Exit::Mmio`](crate::Exit::Mmio));
-    /// ignored for a store. Writes the target register, RA for update forms, and steps NIA
-    /// past the instruction.
+    /// Complete an [`Exit::Mmio`] whose access was decoded: for a load, `data` is the
+    /// `size` bytes the device returned, in storage order (first byte = the byte at `gpa`,
+    /// as in [`Exit::Mmio`](crate::Exit::Mmio)'s `data`); [`MmioData::NONE`] for a store.
+    /// Writes the target register (in the L2's byte order, sign-extended for the algebraic
+    /// forms), RA for update forms, and steps NIA past the instruction.
     MmioComplete {
-        /// The value read (loads only).
-        value: u64,
+        /// The bytes read (loads only).
+        data: MmioData,
     },
     /// Step NIA past the faulting instruction (4 bytes) without other effect.
     Skip,

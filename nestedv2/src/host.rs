@@ -96,13 +96,21 @@ pub type Hv<P> = NestedHv<<P as Backend>::Hcall, <P as Backend>::Memory, <P as B
 /// created from it (they borrow it).
 ///
 /// # Sharing
-/// The [`NestedHv`] (which tracks what exists in the L0) and the page allocator sit in
-/// `spin::Mutex`es: no_std, no OS, no allocation, and `Sync` when the backends are
-/// `Send`, so vCPUs of one guest can run on different L1 threads. Each hcall takes the
-/// lock for the length of one call (an `H_GUEST_RUN_VCPU` for the length of the run, so on
-/// an L1 with several CPUs, run vCPUs from per-CPU hosts or accept the serialisation —
-/// the L0 is single-threaded per L1 CPU anyway). `&mut` borrows were the alternative; they
-/// would forbid a `Guest` from deleting itself on drop while vCPUs borrow it.
+/// A `NestedHost` is used by reference from every L1 CPU at once; no lock is held across
+/// an hcall, so `H_GUEST_RUN_VCPU` of vCPUs on different L1 CPUs runs concurrently (each
+/// for its whole time slice) instead of one after the other:
+///
+/// * the [`NestedHv`] sits here unlocked: its methods take `&self`, and its own registry of
+///   what exists in the L0 is locked only around a lookup or an update, never across the
+///   call ([`NestedHv`]'s "Concurrency");
+/// * the page allocator sits in a `spin::Mutex` held for one `alloc_page`/`free_page`
+///   (no_std, no OS, no allocation);
+/// * the clock, the memory handle and the quirks are read-only.
+///
+/// `NestedHost<P>` is `Sync` when the backends are `Send + Sync` (the pages `Send`), so
+/// a `&NestedHost` (and a [`Guest`](crate::Guest), which borrows it) can be shared by every
+/// L1 CPU and a [`Vcpu`](crate::Vcpu) moved to the CPU that runs it. See the crate's
+/// "Concurrency" section for what may run at the same time.
 ///
 /// ```
 /// use papr_hcall::*;
@@ -121,7 +129,7 @@ pub type Hv<P> = NestedHv<<P as Backend>::Hcall, <P as Backend>::Memory, <P as B
 /// # Ok::<(), papr_nestedv2::Error>(())
 /// ```
 pub struct NestedHost<P: Backend> {
-    pub(crate) hv: Mutex<Hv<P>>,
+    pub(crate) hv: Hv<P>,
     pub(crate) mem: P::Memory,
     pub(crate) clock: P::Clock,
     pub(crate) pages: Mutex<P::Pages>,
@@ -182,7 +190,7 @@ where
     /// # Errors
     /// [`Error::Hcall`] (including `HcallError::NoCommonMode`).
     pub fn negotiate(
-        mut hv: NestedHv<H, M, D>,
+        hv: NestedHv<H, M, D>,
         clock: C,
         pages: B,
         supported: Capabilities,
@@ -190,7 +198,7 @@ where
         let negotiated = hv.negotiate(supported)?;
         let mem = hv.memory().clone();
         Ok(Self {
-            hv: Mutex::new(hv),
+            hv,
             mem,
             clock,
             pages: Mutex::new(pages),
@@ -236,10 +244,17 @@ impl<P: Backend> NestedHost<P> {
         &self.mem
     }
 
-    /// Runs `f` with the hcall API locked (for calls this crate does not wrap, or to read
-    /// the backend, e.g. a `CountingHcall`'s counts).
-    pub fn with_hv<R>(&self, f: impl FnOnce(&mut Hv<P>) -> R) -> R {
-        f(&mut self.hv.lock())
+    /// The hcall API (for calls this crate does not wrap, or to read the backend, e.g. a
+    /// `CountingHcall`'s counts). Shared: other CPUs may be in an hcall through it at the
+    /// same time.
+    pub fn hv(&self) -> &Hv<P> {
+        &self.hv
+    }
+
+    /// Runs `f` with the hcall API: [`NestedHost::hv`] as a closure, kept for callers
+    /// written when the API sat behind a lock (nothing is locked now).
+    pub fn with_hv<R>(&self, f: impl FnOnce(&Hv<P>) -> R) -> R {
+        f(&self.hv)
     }
 
     /// Runs `f` with the L1 page allocator locked.

@@ -2,14 +2,14 @@
 
 use crate::error::Error;
 use crate::guest::{Guest, PAGE};
-use crate::host::Backend;
+use crate::host::{Backend, Hv};
 use crate::mmio::{MmioOp, MmioOptions, UpdateEa};
 use crate::stats::ExitStats;
 use core::fmt;
 use papr_gsb::{GsidSet, GuestStateId, Scope};
-use papr_hcall::{HcallError, L1RealAddr, VcpuId};
+use papr_hcall::{GuestId, HcallError, L1RealAddr, Target, VcpuId};
 use papr_mmu_radix::TableAlloc;
-use papr_vcpu_state::{HvSource, StateSource, VcpuState};
+use papr_vcpu_state::{StateSource, VcpuState};
 
 mod complete;
 mod create;
@@ -71,15 +71,37 @@ const INPUT_BYTES: usize = PAGE as usize;
 /// Default HDEC slice: 1 ms of a 512 MHz timebase.
 pub const DEFAULT_SLICE: u64 = 512_000;
 
-/// A [`StateSource`] that refuses requests larger than the scratch page they are written to.
-struct Scratch<S> {
-    inner: S,
-    cap: usize,
+/// A [`StateSource`] reaching one vCPU in the L0 through the host's shared hcall API (no
+/// lock: other vCPUs may be in a run meanwhile), with requests written to the vCPU's run
+/// input page; it refuses requests larger than that page.
+pub(crate) struct Scratch<'a, P: Backend> {
+    hv: &'a Hv<P>,
+    guest: GuestId,
+    vcpu: VcpuId,
+    page: L1RealAddr,
 }
 
-impl<S: StateSource> Scratch<S> {
-    fn check(&self, call: &'static str, len: usize) -> Result<(), HcallError> {
-        if len > self.cap {
+impl<'a, P: Backend> Scratch<'a, P> {
+    /// Binds `hv` to vCPU `vcpu` of `guest`, requests passed at `page` (4 KiB).
+    pub(crate) fn new(hv: &'a Hv<P>, guest: GuestId, vcpu: VcpuId, page: L1RealAddr) -> Self {
+        Self {
+            hv,
+            guest,
+            vcpu,
+            page,
+        }
+    }
+
+    fn target(&self, scope: Scope) -> Target {
+        match scope {
+            Scope::Guest => Target::guest(self.guest),
+            Scope::Host => Target::host(),
+            Scope::Thread => Target::thread(self.guest, self.vcpu),
+        }
+    }
+
+    fn check(call: &'static str, len: usize) -> Result<(), HcallError> {
+        if len > INPUT_BYTES {
             return Err(HcallError::BadArgument {
                 call,
                 what: "state buffer larger than the vCPU's scratch page",
@@ -90,14 +112,16 @@ impl<S: StateSource> Scratch<S> {
     }
 }
 
-impl<S: StateSource> StateSource for Scratch<S> {
+impl<P: Backend> StateSource for Scratch<'_, P> {
     fn get_state(&mut self, scope: Scope, gsb: &mut [u8]) -> Result<(), HcallError> {
-        self.check("H_GUEST_GET_STATE", gsb.len())?;
-        self.inner.get_state(scope, gsb)
+        Self::check("H_GUEST_GET_STATE", gsb.len())?;
+        let target = self.target(scope);
+        self.hv.get_state(target, gsb, self.page).map(|_| ())
     }
     fn set_state(&mut self, scope: Scope, gsb: &[u8]) -> Result<(), HcallError> {
-        self.check("H_GUEST_SET_STATE", gsb.len())?;
-        self.inner.set_state(scope, gsb)
+        Self::check("H_GUEST_SET_STATE", gsb.len())?;
+        let target = self.target(scope);
+        self.hv.set_state(target, gsb, self.page)
     }
 }
 
@@ -264,11 +288,7 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
     /// requests go through the run input page).
     fn with_source<R>(&mut self, f: impl FnOnce(&mut VcpuState, &mut dyn StateSource) -> R) -> R {
         let host = self.guest.host;
-        let mut hv = host.hv.lock();
-        let mut src = Scratch {
-            inner: HvSource::new(&mut hv, self.guest.id(), self.id, self.input),
-            cap: INPUT_BYTES,
-        };
+        let mut src = Scratch::<P>::new(&host.hv, self.guest.id(), self.id, self.input);
         f(&mut self.state, &mut src)
     }
 

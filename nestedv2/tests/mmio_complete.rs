@@ -412,7 +412,11 @@ fn mmio_unsupported_and_fetch_faults_cost_nothing() {
     .unwrap();
     assert_eq!(
         op.complete_load(&mut s, &[1, 2]).unwrap_err(),
-        MmioError::ShortData { needed: 4, got: 2 }
+        MmioError::DataLength { needed: 4, got: 2 }
+    );
+    assert_eq!(
+        op.complete_load(&mut s, &[1, 2, 3, 4, 5]).unwrap_err(),
+        MmioError::DataLength { needed: 4, got: 5 }
     );
     assert!(s.dirty().is_empty());
 }

@@ -7,7 +7,7 @@
 use std::io::Write;
 
 /// The files of `tests/` that build only with `--features sim`.
-const NEED_SIM: &[&str] = &["liveness.rs", "softl0.rs"];
+const NEED_SIM: &[&str] = &["concurrent.rs", "liveness.rs", "softl0.rs"];
 /// The command that runs them.
 const COMMAND: &str = "cargo test -p papr-nestedv2 --features sim";
 /// The line that gates a test file on the feature.

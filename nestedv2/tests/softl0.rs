@@ -97,9 +97,15 @@ impl ExitHandler for Vmm {
             Exit::Hcall { nr: 0xDEAD, .. } => Action::Stop,
             Exit::Hcall { nr, .. } => Action::HcallReturn(HcallReturn::status(0).with(nr)),
             Exit::Mmio {
-                is_write: false, ..
-            } => Action::MmioComplete { value: 0xAB },
-            Exit::Mmio { .. } => Action::MmioComplete { value: 0 },
+                is_write: false,
+                size: Some(size),
+                ..
+            } => Action::MmioComplete {
+                data: MmioData::from_be_value(0xAB, size).unwrap(),
+            },
+            Exit::Mmio { .. } => Action::MmioComplete {
+                data: MmioData::NONE,
+            },
             Exit::EmulationAssist { .. } => Action::InjectProgram,
             _ => Action::Stop,
         }
@@ -152,7 +158,7 @@ fn lifecycle_every_exit_kind_and_exact_hcall_counts() {
                 size: 4,
                 value: 0x1234,
             }, // nia 16
-            L2Action::EmulationAssist { heir: 0x7c00_07fe }, // nia 20
+            L2Action::illegal(0x7c00_07fe),        // nia 20
             L2Action::WaitHdec,
             L2Action::Fetch { gpa: 0x3000 },
             L2Action::Hcall {
@@ -237,7 +243,7 @@ fn lifecycle_every_exit_kind_and_exact_hcall_counts() {
     assert_eq!(access.unwrap().reg, 5);
     assert_eq!((n, gets), (1, 0));
     // The device's bytes in storage order are AB 00 00 00; the L2 is little-endian.
-    vcpu.complete_mmio(0xAB00_0000).unwrap();
+    vcpu.complete_mmio(&[0xAB, 0, 0, 0]).unwrap();
     assert_eq!(
         vcpu.state().cached(papr_gsb::GuestStateId::GPR5),
         Some(0xAB)
@@ -257,10 +263,22 @@ fn lifecycle_every_exit_kind_and_exact_hcall_counts() {
     assert_eq!(
         (gpa, size, is_write, data),
         // r = 0xFFFF_1234 stored by a little-endian L2: bytes 34 12 FF FF on the bus.
-        (GuestRealAddr(MMIO + 8), Some(4), true, Some(0x3412_FFFF))
+        (
+            GuestRealAddr(MMIO + 8),
+            Some(4),
+            true,
+            MmioData::new(&[0x34, 0x12, 0xFF, 0xFF])
+        )
     );
     assert_eq!((n, gets), (2, 1));
-    vcpu.complete_mmio(0).unwrap();
+    // A store completes without data; data for it is refused and leaves it pending.
+    assert!(matches!(
+        vcpu.complete_mmio(&[0]),
+        Err(papr_nestedv2::Error::Mmio(
+            papr_nestedv2::mmio::MmioError::DataLength { needed: 0, got: 1 }
+        ))
+    ));
+    vcpu.complete_mmio(&[]).unwrap();
     // Emulation assist: inject a program interrupt (NIA and MSR came with the exit: no GET).
     let (e, n, _) = step(&mut vcpu);
     assert_eq!(

@@ -75,7 +75,7 @@ fn setup() -> (VcpuState, Hv, GuestId, Vec<u8>, [u8; 128]) {
     let mem =
         VmRealMemory(GuestMemoryMmap::<()>::from_ranges(&[(GuestAddress(0), 0x10_0000)]).unwrap());
     let l0 = SoftL0::new(mem.clone());
-    let mut hv = NestedHv::new(CountingHcall::new(l0), mem, NoDelay);
+    let hv = NestedHv::new(CountingHcall::new(l0), mem, NoDelay);
     hv.negotiate(Capabilities::MODES).unwrap();
     let g = hv.create_guest().unwrap();
     hv.create_vcpu(g, VcpuId(0)).unwrap();

@@ -142,7 +142,7 @@ fn setup() -> (Hv, GuestId) {
         }
         r[GuestStateId::MSR.index().unwrap()] = 0x8000_0000_0000_1033;
     }
-    let mut hv = NestedHv::new(CountingHcall::new(l0), mem, NoDelay);
+    let hv = NestedHv::new(CountingHcall::new(l0), mem, NoDelay);
     let g = hv.create_guest().unwrap();
     hv.create_vcpu(g, VcpuId(0)).unwrap();
     hv.hcall().reset();

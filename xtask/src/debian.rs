@@ -5,9 +5,10 @@
 //! package resolved to the real image package (`apt-cache depends`; the archive drops old
 //! versions, so no version is written here), `apt-get download` of that image and of
 //! `busybox-static`, and `dpkg-deb -x` keeping only `/boot/vmlinux-*` (the ELF the L2 boots),
-//! `/boot/config-*` and `/bin/busybox`. Everything lives in a cache outside the clone
-//! (`$XDG_CACHE_HOME/papr-nested/` or `~/.cache/papr-nested/`); a rerun finds the files there
-//! and touches neither apt nor the network. Delete the folder to fetch again.
+//! `/boot/config-*` and `/bin/busybox` (and, for `cargo xtask compare`, the kernel's
+//! `kvm.ko.xz` and `kvm-hv.ko.xz`: [`kvm_modules`]). Everything lives in a cache outside the
+//! clone (`$XDG_CACHE_HOME/papr-nested/` or `~/.cache/papr-nested/`); a rerun finds the files
+//! there and touches neither apt nor the network. Delete the folder to fetch again.
 
 use crate::qemu::{apt, is_root, os_release};
 use std::path::{Path, PathBuf};
@@ -216,6 +217,61 @@ pub fn fetch() -> Result<Fetched, String> {
     );
     Ok(fetched)
 }
+
+/// The KVM modules of the fetched kernel (`cargo xtask compare` boots that kernel as the L1
+/// with KVM): `kvm.ko.xz` and `kvm-hv.ko.xz` from `lib/modules/*/kernel/arch/powerpc/kvm/` of
+/// the same image package, kept in `<cache>/kvm-<kernel version>/`. A rerun finds them there;
+/// otherwise the package is extracted again (downloaded again when its `.deb` is gone).
+pub fn kvm_modules(f: &Fetched) -> Result<[PathBuf; 2], String> {
+    let dir = cache_dir()?;
+    let to = dir.join(format!("kvm-{}", f.kernel_version.replace([':', '/'], "_")));
+    let want = KVM_MODULES.map(|m| to.join(format!("{m}.ko.xz")));
+    if want.iter().all(|p| p.is_file()) {
+        return Ok(want);
+    }
+    let debs = dir.join("debs");
+    std::fs::create_dir_all(&debs).map_err(|e| format!("{}: {e}", debs.display()))?;
+    download(&debs, &[(&f.kernel_package, &f.kernel_version)])?;
+    let deb = debs.join(deb_name(&f.kernel_package, &f.kernel_version));
+    let scratch = dir.join("extract-kvm.tmp");
+    let _ = std::fs::remove_dir_all(&scratch);
+    println!("+ dpkg-deb -x {} {}", deb.display(), scratch.display());
+    output(Command::new("dpkg-deb").arg("-x").arg(&deb).arg(&scratch))?;
+    std::fs::create_dir_all(&to).map_err(|e| format!("{}: {e}", to.display()))?;
+    for prefix in ["lib/modules", "usr/lib/modules"] {
+        let Ok(versions) = std::fs::read_dir(scratch.join(prefix)) else {
+            continue;
+        };
+        for v in versions.flatten() {
+            let kvm = v.path().join("kernel/arch/powerpc/kvm");
+            for (m, dest) in KVM_MODULES.iter().zip(&want) {
+                let from = kvm.join(format!("{m}.ko.xz"));
+                if from.is_file() {
+                    std::fs::rename(&from, dest).map_err(|e| format!("{}: {e}", dest.display()))?;
+                }
+            }
+        }
+    }
+    std::fs::remove_dir_all(&scratch).map_err(|e| format!("{}: {e}", scratch.display()))?;
+    match want.iter().find(|p| !p.is_file()) {
+        Some(missing) => Err(format!(
+            "{} holds no lib/modules/*/kernel/arch/powerpc/kvm/{} (is KVM built as modules in \
+             this kernel?)",
+            deb.display(),
+            missing
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        )),
+        None => {
+            println!("KVM modules of {} in {}", f.kernel_package, to.display());
+            Ok(want)
+        }
+    }
+}
+
+/// The KVM modules `cargo xtask compare` loads, in load order (kvm-hv depends on kvm).
+pub const KVM_MODULES: [&str; 2] = ["kvm", "kvm-hv"];
 
 /// `dpkg --add-architecture ppc64el` unless it is already a foreign architecture.
 fn ensure_arch(root: bool) -> Result<(), String> {

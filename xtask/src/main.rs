@@ -8,6 +8,7 @@
 
 mod bench;
 mod bios;
+mod compare;
 mod conformance;
 mod cpio;
 mod debian;
@@ -40,6 +41,9 @@ commands:
   fuzz    run every cargo-fuzz target [--seconds N] (default 60 each)
   conformance  run the scenarios on the software L0 and diff with QEMU [--softl0-only]
   bench   run the benches of every crate and print the design-target table
+  compare our L1 vs Linux 6.12 KVM as the L1 on the same QEMU: the same L2 exit loops,
+          alternating boots, one table [--rounds N] [--no-trace] [--timeout SECS]
+          [--only ours|linux]
 ";
 
 fn main() -> ExitCode {
@@ -51,6 +55,7 @@ fn main() -> ExitCode {
         Some("fetch") => debian::fetch().map(drop),
         Some("conformance") => conformance::run(&args[1..]),
         Some("bench") => bench::run(&args[1..]),
+        Some("compare") => compare::run(&args[1..]),
         Some("-h" | "--help" | "help") => {
             print!("{USAGE}");
             Ok(())

@@ -220,7 +220,7 @@ impl ScriptBuilder {
     /// big-endian (LPCR\[ILE\] = 0), where the rest of the script runs.
     pub fn unsupported_instruction(&mut self, word: u32) {
         self.word(word);
-        self.actions.push(L2Action::EmulationAssist { heir: word });
+        self.actions.push(L2Action::illegal(word));
         self.nia = vector::PROGRAM;
         self.le = false;
     }

@@ -5,7 +5,7 @@
 
 use crate::event_loop::VcpuLink;
 use papr_hcall::{opcode, ReturnCode};
-use papr_nestedv2::{Action, Exit, ExitHandler, HcallReturn, VcpuContext};
+use papr_nestedv2::{Action, Exit, ExitHandler, HcallReturn, MmioData, VcpuContext};
 
 /// The example's own hcall: exit with status r4. Outside PAPR's numbers (< 0x500) and
 /// QEMU/KVM's private range (0xF000–0xF808).
@@ -19,27 +19,6 @@ pub const DEV_SCRATCH: u64 = 0x8;
 pub const DEV_SIZE: u64 = 0x1000;
 /// What the identification register reads: "PAPR".
 pub const DEV_ID_VALUE: u32 = 0x5041_5052;
-
-/// A value of `size` bytes (1, 2, 4 or 8) of a little-endian device register, as
-/// `papr-nestedv2` carries MMIO data: the bytes in storage order read as a big-endian
-/// number ([`Exit::Mmio`]'s `data`, [`Action::MmioComplete`]'s `value`).
-pub fn le_to_bus(value: u64, size: u8) -> u64 {
-    value
-        .to_le_bytes()
-        .iter()
-        .take(usize::from(size.min(8)))
-        .fold(0, |acc, &b| (acc << 8) | u64::from(b))
-}
-
-/// The inverse of [`le_to_bus`]: the register value a `size`-byte bus value writes.
-pub fn bus_to_le(bus: u64, size: u8) -> u64 {
-    let n = usize::from(size.min(8));
-    bus.to_be_bytes()
-        .iter()
-        .skip(8 - n)
-        .rev()
-        .fold(0, |acc, &b| (acc << 8) | u64::from(b))
-}
 
 /// A two-register MMIO device with little-endian 32-bit registers (as PCI devices have):
 /// an id and a scratch register.
@@ -117,7 +96,13 @@ impl<'a> Vmm<'a> {
         Action::HcallReturn(HcallReturn::status(0))
     }
 
-    fn mmio(&mut self, gpa: u64, is_write: bool, data: Option<u64>, size: Option<u8>) -> Action {
+    fn mmio(
+        &mut self,
+        gpa: u64,
+        is_write: bool,
+        data: Option<MmioData>,
+        size: Option<u8>,
+    ) -> Action {
         let Some(offset) = gpa.checked_sub(self.dev_base).filter(|&o| o < DEV_SIZE) else {
             self.link.log(format!(
                 "mmio {} at {gpa:#x}: no device there: program interrupt",
@@ -133,17 +118,23 @@ impl<'a> Vmm<'a> {
         };
         let name = ScratchDevice::name(offset);
         if is_write {
-            let value = bus_to_le(data.unwrap_or(0), size) as u32;
+            // The device's registers are little-endian: the bytes on the bus, in storage
+            // order, are the register value least significant byte first.
+            let value = data.map_or(0, |d| d.to_le_value()) as u32;
             self.device.write(offset, value);
             self.link
                 .log(format!("mmio write dev+{offset:#x} ({name}) <- {value:#x}"));
-            Action::MmioComplete { value: 0 }
+            Action::MmioComplete {
+                data: MmioData::NONE,
+            }
         } else {
             let value = self.device.read(offset);
             self.link
                 .log(format!("mmio read  dev+{offset:#x} ({name}) -> {value:#x}"));
-            Action::MmioComplete {
-                value: le_to_bus(u64::from(value), size),
+            // `size` is 1, 2, 4 or 8 for a decoded access; a wider one cannot happen.
+            match MmioData::from_le_value(u64::from(value), size) {
+                Some(data) => Action::MmioComplete { data },
+                None => Action::InjectProgram,
             }
         }
     }
@@ -201,14 +192,12 @@ mod tests {
     #[test]
     fn little_endian_registers_reach_a_little_endian_l2_unswapped() {
         let lwz = decode(Insn::word(0x80ab_0000)).unwrap(); // lwz r5,0(r11)
-        let bus = le_to_bus(u64::from(DEV_ID_VALUE), 4);
-        assert_eq!(lwz.load_value(&(bus as u32).to_be_bytes(), 1), 0x5041_5052);
+        let bus = MmioData::from_le_value(u64::from(DEV_ID_VALUE), 4).unwrap();
+        assert_eq!(lwz.load_value(bus.as_bytes(), 1), 0x5041_5052);
         let stw = decode(Insn::word(0x918b_0008)).unwrap(); // stw r12,8(r11)
         let (bytes, n) = stw.store_bytes(0x2a, 1);
-        let bus = bytes[..n].iter().fold(0, |a, &b| (a << 8) | u64::from(b));
-        assert_eq!(bus_to_le(bus, 4), 0x2a);
-        assert_eq!(bus_to_le(le_to_bus(0x1234, 2), 2), 0x1234);
-        assert_eq!(le_to_bus(0x11, 1), 0x11);
+        let bus = MmioData::new(&bytes[..n]).unwrap();
+        assert_eq!(bus.to_le_value(), 0x2a);
     }
 
     #[test]

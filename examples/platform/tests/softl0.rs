@@ -196,7 +196,7 @@ fn a_scripted_l2_gets_qemus_answers_and_powers_off() {
         // The probe is action 2i+1, at NIA 4·(2i+1); the L2 runs big-endian.
         put(4 * (2 * i as u64 + 1), &LWZ_R5.to_be_bytes());
     }
-    program.push(L2Action::EmulationAssist { heir: 0x7c00_07fe });
+    program.push(L2Action::illegal(0x7c00_07fe));
     program.push(hcall(H_RTAS, &[0x9200]));
     l0.set_program(g, 0, program).unwrap();
 

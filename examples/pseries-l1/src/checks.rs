@@ -71,9 +71,9 @@ pub(crate) fn figure(name: &str, details: fmt::Arguments<'_>) {
 /// the hcalls made meanwhile. The refusals themselves are judged by papr-hcall's tests;
 /// were one let through, the L0's answer (or QEMU's death) would show here and in the boot.
 fn refusal<T>(
-    hv: &mut Hv,
+    hv: &Hv,
     name: &str,
-    f: impl FnOnce(&mut Hv) -> Result<T, HcallError>,
+    f: impl FnOnce(&Hv) -> Result<T, HcallError>,
     expected: fn(&HcallError) -> bool,
 ) {
     let before = hv.counts().total();
@@ -134,7 +134,7 @@ fn one(buf: &mut [u8], id: GuestStateId, value: Option<u32>) -> usize {
 
 /// Reads one guest-wide id as a big-endian number.
 fn get_guest_wide(
-    hv: &mut Hv,
+    hv: &Hv,
     at: L1RealAddr,
     guest: GuestId,
     id: GuestStateId,
@@ -148,7 +148,7 @@ fn get_guest_wide(
 
 /// The checks before capabilities are set (they must come first: `NestedHost::negotiate`
 /// sets them). Prints one line each.
-pub fn before_negotiate(t: &mut Tally, hv: &mut Hv) {
+pub fn before_negotiate(t: &mut Tally, hv: &Hv) {
     // Capabilities, and what comes out of order before them.
     let offered = hv.get_capabilities();
     t.check(
@@ -170,7 +170,7 @@ pub fn before_negotiate(t: &mut Tally, hv: &mut Hv) {
 
 /// The lifecycle checks after `NestedHost::negotiate` set capabilities `n`, through the
 /// host's hcall API. Prints one line each.
-pub fn after_negotiate(t: &mut Tally, hv: &mut Hv, n: Negotiated) {
+pub fn after_negotiate(t: &mut Tally, hv: &Hv, n: Negotiated) {
     // One page of the L0 window that the L0 reads GSBs from and writes answers to (no Rust
     // object lives there: IdentityMemory's contract).
     let Some(page) = crate::l2host::l1_memory(4096, 4096) else {

@@ -8,7 +8,7 @@
 
 use crate::l2payload::{BENCH, MMIO_BASE, REPORT};
 use papr_baremetal::println;
-use papr_nestedv2::{Action, Exit, ExitHandler, HcallReturn, VcpuContext};
+use papr_nestedv2::{Action, Exit, ExitHandler, HcallReturn, MmioData, VcpuContext};
 
 /// MSR of the L2 payloads: SF | RI | LE, real mode.
 pub const MSR: u64 = 0x8000_0000_0000_0003;
@@ -51,8 +51,8 @@ pub struct MmioRequest {
 }
 
 impl MmioRequest {
-    /// The one place that reads [`Exit::Mmio`]'s fields. nestedv2 gives a store's data as
-    /// the `size` storage-order bytes read as a big-endian number.
+    /// The one place that reads [`Exit::Mmio`]'s fields (a store's data: its bytes in
+    /// storage order).
     pub fn from_exit(exit: &Exit) -> Option<Self> {
         let Exit::Mmio {
             gpa,
@@ -68,8 +68,8 @@ impl MmioRequest {
         let n = size.unwrap_or(0).min(8);
         let mut bytes = [0u8; 8];
         if let Some(d) = data {
-            let be = d.to_be_bytes();
-            bytes[..usize::from(n)].copy_from_slice(&be[8 - usize::from(n)..]);
+            let d = d.as_bytes();
+            bytes[..d.len()].copy_from_slice(d);
         }
         Some(Self {
             gpa: gpa.0,
@@ -80,14 +80,13 @@ impl MmioRequest {
         })
     }
 
-    /// The completion of a load that read `bytes` (storage order), in nestedv2's
-    /// convention: the `size` bytes as a big-endian number.
+    /// The completion of a load that read `bytes` (storage order): its first `size`.
     pub fn completion(&self, bytes: &[u8; 8]) -> Action {
-        let n = usize::from(self.size);
-        let value = bytes[..n]
-            .iter()
-            .fold(0u64, |v, &b| (v << 8) | u64::from(b));
-        Action::MmioComplete { value }
+        let n = usize::from(self.size.min(8));
+        match MmioData::new(&bytes[..n]) {
+            Some(data) => Action::MmioComplete { data },
+            None => Action::InjectProgram,
+        }
     }
 }
 

@@ -116,8 +116,8 @@ fn conformance_main(info: &dt::Info, window_start: u64, window_end: u64, t0: u64
 /// (ok, FAIL).
 fn checks(ticks_per_us: u64) -> (u32, u32) {
     let mut t = checks::Tally::default();
-    let mut hv = l2host::new_hv(ticks_per_us);
-    checks::before_negotiate(&mut t, &mut hv);
+    let hv = l2host::new_hv(ticks_per_us);
+    checks::before_negotiate(&mut t, &hv);
     let host = l2host::pool(128 << 10)
         .ok_or(papr_nestedv2::Error::OutOfPages {
             what: "run buffer pool",

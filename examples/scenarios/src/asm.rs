@@ -217,7 +217,7 @@ pub fn assemble(entry: u64, program: &[L2Op]) -> Result<Image, AsmError> {
                 segments.push(done);
                 gpa
             }
-            L2Op::Illegal { word, prefix } => {
+            L2Op::EmulationAssist { heir: word, prefix } => {
                 if let Some(p) = prefix {
                     // A prefixed instruction may not cross a 64-byte boundary.
                     if cur.end() % 64 == 60 {
@@ -452,8 +452,8 @@ mod tests {
     #[test]
     fn prefixed_illegal_does_not_cross_64_bytes() {
         let mut p = vec![L2Op::WaitHdec; 15];
-        p.push(L2Op::Illegal {
-            word: 0x1234,
+        p.push(L2Op::EmulationAssist {
+            heir: 0x1234,
             prefix: Some(0x0400_0000),
         });
         let img = assemble(0, &p).unwrap();

@@ -47,28 +47,6 @@ const COUNT_ONE_PAST_END: &str =
      which it skips, and it answers H_SUCCESS. The count is wrong and the bytes are outside \
      the buffer: the software L0 answers H_P3 (-56) as guest-state-buffer.md and hcalls.md say";
 
-const STORE_DATA: &str =
-    "software-L0 model gap: a scripted store (papr_hcall::sim::L2Action::Store) writes its value \
-     without holding it in a register, while on QEMU the L2's stb/sth/stw/std takes it from \
-     GPR5 (asm.rs's register convention); the L1 reads GPR5 with one H_GUEST_GET_STATE to \
-     emulate the store (papr_nestedv2::mmio::prepare) and the software L0 answers 0. The QEMU \
-     side is the value stored, in the LE L2's storage order";
-
-const fn store(
-    scenario: &'static str,
-    seq: u32,
-    qemu: &'static str,
-    softl0: &'static str,
-) -> KnownDifference {
-    KnownDifference {
-        scenario,
-        seq,
-        qemu,
-        softl0,
-        reason: STORE_DATA,
-    }
-}
-
 /// Every known difference of the suite.
 pub const KNOWN: &[KnownDifference] = &[
     KnownDifference {
@@ -85,42 +63,6 @@ pub const KNOWN: &[KnownDifference] = &[
         softl0: "hcall op=H_GUEST_GET_STATE rc=-56",
         reason: COUNT_ONE_PAST_END,
     },
-    store(
-        "exit-hdsi-store-unmapped",
-        9,
-        "view g=0 v=0 act=mmio-store gpa=0x100008 size=8 write=1 data=0x8877665544332211",
-        "view g=0 v=0 act=mmio-store gpa=0x100008 size=8 write=1 data=0x0000000000000000",
-    ),
-    store(
-        "exit-hdsi-store-unmapped",
-        13,
-        "view g=0 v=0 act=mmio-store gpa=0x100124 size=4 write=1 data=0xdebc9a78",
-        "view g=0 v=0 act=mmio-store gpa=0x100124 size=4 write=1 data=0x00000000",
-    ),
-    store(
-        "exit-mmio-sizes",
-        9,
-        "view g=0 v=0 act=mmio-store gpa=0x10000000 size=1 write=1 data=0x5a",
-        "view g=0 v=0 act=mmio-store gpa=0x10000000 size=1 write=1 data=0x00",
-    ),
-    store(
-        "exit-mmio-sizes",
-        13,
-        "view g=0 v=0 act=mmio-store gpa=0x10000002 size=2 write=1 data=0x3412",
-        "view g=0 v=0 act=mmio-store gpa=0x10000002 size=2 write=1 data=0x0000",
-    ),
-    store(
-        "exit-mmio-sizes",
-        17,
-        "view g=0 v=0 act=mmio-store gpa=0x10000004 size=4 write=1 data=0xdebc9a78",
-        "view g=0 v=0 act=mmio-store gpa=0x10000004 size=4 write=1 data=0x00000000",
-    ),
-    store(
-        "exit-mmio-sizes",
-        21,
-        "view g=0 v=0 act=mmio-store gpa=0x10000008 size=8 write=1 data=0x8877665544332211",
-        "view g=0 v=0 act=mmio-store gpa=0x10000008 size=8 write=1 data=0x0000000000000000",
-    ),
 ];
 
 /// The verdict on one scenario.

@@ -72,7 +72,7 @@ impl Layout {
         let fits = |op: &L2Op| match kind {
             NiaKind::DataAccess => matches!(op, L2Op::Load { .. } | L2Op::Store { .. }),
             NiaKind::Fetch => matches!(op, L2Op::Fetch { .. }),
-            NiaKind::Illegal => matches!(op, L2Op::Illegal { .. }),
+            NiaKind::Illegal => matches!(op, L2Op::EmulationAssist { .. }),
             NiaKind::Resume => false,
         };
         self.slots.iter().position(|s| fits(&s.op) && s.exit == nia)

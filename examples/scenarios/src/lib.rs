@@ -45,12 +45,10 @@
 //!
 //! # One vocabulary for the L2's actions
 //!
-//! [`L2Op`] and `papr_hcall::sim::L2Action` describe the same actions. The one definition
-//! belongs in the lowest crate that needs it, `papr-hcall` (its software L0 runs them), in
-//! a `no_std` module outside the `std`-only `sim` feature, so that this `no_std` crate (which
-//! also runs on bare metal, where `sim` cannot be built) can use it; it would need
-//! `L2Op::Illegal`'s prefix word. Until `papr-hcall` has it, `softl0::action` is the
-//! one translation (under feature `softl0`).
+//! [`L2Op`] is `papr_hcall::script::L2Action`: one definition, in the lowest crate that
+//! needs it (`papr-hcall`, whose software L0 runs it), in a `no_std` module outside the
+//! `std`-only `sim` feature, so this `no_std` crate (which also runs on bare metal) uses it
+//! too. The software-L0 backend hands the program over as it is.
 //!
 //! ```
 //! use papr_scenarios::{asm, suite, L2Op};

@@ -2,73 +2,10 @@
 
 use alloc::vec::Vec;
 
-/// One action of the L2 program. The same list becomes machine code for a real L0
-/// ([`crate::asm`]) and a script for the software L0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum L2Op {
-    /// `sc 1` with GPR3 = `nr` and GPR4–12 = `args`: exit 0xC00.
-    Hcall {
-        /// GPR3.
-        nr: u64,
-        /// GPR4–GPR12.
-        args: [u64; 9],
-    },
-    /// A load of `size` bytes (1, 2, 4, 8; naturally aligned) at guest real address `gpa`.
-    Load {
-        /// Guest real address.
-        gpa: u64,
-        /// Bytes.
-        size: u8,
-    },
-    /// A store of the low `size` bytes of `value` at `gpa`.
-    Store {
-        /// Guest real address.
-        gpa: u64,
-        /// Bytes.
-        size: u8,
-        /// Value (its low `size` bytes are stored).
-        value: u64,
-    },
-    /// A branch to `gpa` (`mtctr; bctr`): the fetch there faults (0xE20) when the page is
-    /// not mapped executable; the following actions are placed at `gpa`.
-    Fetch {
-        /// Guest real address of the target (4-byte aligned).
-        gpa: u64,
-    },
-    /// An instruction the L0 cannot execute: exit 0xE40 with HEIR = `word`.
-    Illegal {
-        /// The instruction word (the suffix of a prefixed instruction).
-        word: u32,
-        /// A prefix word before it (a prefixed instruction; HEIR keeps only the suffix).
-        prefix: Option<u32>,
-    },
-    /// `b .`: spin until the HDEC expires (exit 0x980).
-    WaitHdec,
-}
-
-impl L2Op {
-    /// An hcall with no arguments.
-    pub const fn hcall(nr: u64) -> Self {
-        L2Op::Hcall { nr, args: [0; 9] }
-    }
-
-    /// An illegal (non-prefixed) instruction word.
-    pub const fn illegal(word: u32) -> Self {
-        L2Op::Illegal { word, prefix: None }
-    }
-
-    /// Short name, used in traces and diagnostics.
-    pub const fn name(&self) -> &'static str {
-        match self {
-            L2Op::Hcall { .. } => "hcall",
-            L2Op::Load { .. } => "load",
-            L2Op::Store { .. } => "store",
-            L2Op::Fetch { .. } => "fetch",
-            L2Op::Illegal { .. } => "illegal",
-            L2Op::WaitHdec => "wait-hdec",
-        }
-    }
-}
+/// One action of the L2 program: papr-hcall's [`L2Action`](papr_hcall::script::L2Action),
+/// the one definition shared with the software L0. The same list becomes machine code for a
+/// real L0 ([`crate::asm`]) and the software L0's script as it is.
+pub use papr_hcall::script::L2Action as L2Op;
 
 /// A guest as a step names it: by the slot the scenario created it in, or by a raw id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

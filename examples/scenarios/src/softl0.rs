@@ -8,7 +8,7 @@ use crate::trace::TraceLine;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
-use papr_hcall::sim::{L2Action, SoftL0, WouldAbort};
+use papr_hcall::sim::{SoftL0, WouldAbort};
 use papr_hcall::{RealMemory, VmRealMemory};
 use vm_memory::{GuestAddress, GuestMemoryMmap};
 
@@ -17,23 +17,10 @@ use vm_memory::{GuestAddress, GuestMemoryMmap};
 #[derive(Debug, Clone, Copy)]
 pub struct SoftL0Backend<'a, M>(pub &'a SoftL0<M>);
 
-/// The scripted form of an action.
-pub fn action(op: &L2Op) -> L2Action {
-    match *op {
-        L2Op::Hcall { nr, args } => L2Action::Hcall { nr, args },
-        L2Op::Load { gpa, size } => L2Action::Load { gpa, size },
-        L2Op::Store { gpa, size, value } => L2Action::Store { gpa, size, value },
-        L2Op::Fetch { gpa } => L2Action::Fetch { gpa },
-        // The prefix is not modelled: QEMU reports the suffix only.
-        L2Op::Illegal { word, .. } => L2Action::EmulationAssist { heir: word },
-        L2Op::WaitHdec => L2Action::WaitHdec,
-    }
-}
-
 impl<M: RealMemory> L2Backend for SoftL0Backend<'_, M> {
     fn load(&self, guest: u64, vcpu: u64, entry: u64, program: &[L2Op]) -> Result<Image, String> {
         self.0
-            .set_program(guest, vcpu, program.iter().map(action).collect())
+            .set_program(guest, vcpu, program.to_vec())
             .map_err(|e| format!("{e}"))?;
         Ok(Image {
             segments: Vec::new(),

@@ -678,8 +678,8 @@ pub fn all() -> Vec<Scenario> {
                     prog(
                         0,
                         vec![
-                            L2Op::Illegal {
-                                word: 0x1234,
+                            L2Op::EmulationAssist {
+                                heir: 0x1234,
                                 prefix: Some(0x0400_0000),
                             },
                             report(1),
@@ -1107,7 +1107,7 @@ mod tests {
                     match slot.op {
                         L2Op::Hcall { .. } => assert_eq!(word, Some(SC1), "{} a{k}", s.name),
                         L2Op::WaitHdec => assert_eq!(word, Some(B_SELF)),
-                        L2Op::Illegal { word: w, prefix } => {
+                        L2Op::EmulationAssist { heir: w, prefix } => {
                             assert_eq!(word, Some(prefix.unwrap_or(w)));
                         }
                         L2Op::Load { .. } | L2Op::Store { .. } => {

@@ -251,7 +251,7 @@ impl<'a> Input<'a> {
                     let (gpa, _) = self.access();
                     L2Action::Fetch { gpa }
                 }
-                4 => L2Action::EmulationAssist { heir: self.u32() },
+                4 => L2Action::illegal(self.u32()),
                 _ => L2Action::WaitHdec,
             })
             .collect()

@@ -14,63 +14,7 @@ pub use crate::trap::{
     HCALL as TRAP_HCALL, HDEC as TRAP_HDEC, HDSI as TRAP_HDSI, HEAI as TRAP_HEAI, HISI as TRAP_HISI,
 };
 
-/// One step of an L2 vCPU's program.
-///
-/// Instructions that exit with a fault (HDSI, HISI, HEAI) are retried on the next run
-/// unless the L1 moved NIA in between (it emulated or skipped the instruction). A vCPU
-/// whose program has ended spins (`b .`) until its HDEC expires.
-///
-/// ```
-/// use papr_hcall::sim::L2Action;
-/// let program = vec![
-///     L2Action::Hcall { nr: 0x58, args: [0; 9] },
-///     L2Action::Store { gpa: 0x1000, size: 8, value: 7 },
-///     L2Action::Load { gpa: 0x1000, size: 8 },
-///     L2Action::Fetch { gpa: 0x20_0000 },
-///     L2Action::EmulationAssist { heir: 0x7c00_07fe },
-///     L2Action::WaitHdec,
-/// ];
-/// assert_eq!(program.len(), 6);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum L2Action {
-    /// `sc 1` with GPR3 = `nr`, GPR4–12 = `args`: exit 0xC00, NIA past the `sc`.
-    Hcall {
-        /// GPR3.
-        nr: u64,
-        /// GPR4–GPR12.
-        args: [u64; 9],
-    },
-    /// A load of `size` bytes (1, 2, 4 or 8, naturally aligned) at L2 real address `gpa`.
-    Load {
-        /// L2 real address.
-        gpa: u64,
-        /// Bytes.
-        size: u8,
-    },
-    /// A store of the low `size` bytes of `value` at `gpa`, in the L2's byte order
-    /// (MSR\[LE\]: little-endian as on QEMU for an LE L2, else big-endian).
-    Store {
-        /// L2 real address.
-        gpa: u64,
-        /// Bytes (1, 2, 4 or 8, naturally aligned).
-        size: u8,
-        /// Value stored.
-        value: u64,
-    },
-    /// A branch to `gpa`: NIA = `gpa`, and the fetch from there.
-    Fetch {
-        /// L2 real address of the target.
-        gpa: u64,
-    },
-    /// An instruction the L0 cannot execute: exit 0xE40 with HEIR = `heir`.
-    EmulationAssist {
-        /// The instruction word (the suffix for a prefixed instruction).
-        heir: u32,
-    },
-    /// Spin until the HDEC expires: the timebase jumps to HDEC_EXPIRY_TB, exit 0x980.
-    WaitHdec,
-}
+pub use crate::script::L2Action;
 
 /// An L2 memory access that completed without an exit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -203,7 +147,7 @@ fn step<M: RealMemory + ?Sized>(mem: &M, v: &mut Vcpu, pate0: u64, future: bool)
                 v.pc += 1;
                 return Some(TRAP_HCALL);
             }
-            L2Action::EmulationAssist { heir } => {
+            L2Action::EmulationAssist { heir, .. } => {
                 v.regs
                     .insert(GuestStateId::HEIR.0, heir.to_be_bytes().to_vec());
                 v.pending = Some(nia);
@@ -243,6 +187,7 @@ fn step<M: RealMemory + ?Sized>(mem: &M, v: &mut Vcpu, pate0: u64, future: bool)
                         } else {
                             u64::from_be_bytes(b)
                         };
+                        v.set_reg(GuestStateId::GPR5, value);
                         v.tlb.insert(gpa >> 12);
                         v.events.push(L2Event::Loaded {
                             gpa,
@@ -255,28 +200,32 @@ fn step<M: RealMemory + ?Sized>(mem: &M, v: &mut Vcpu, pate0: u64, future: bool)
                     Err(cause) => return Some(hdsi(v, gpa, cause, nia)),
                 }
             }
-            L2Action::Store { gpa, size, value } => match store_translation(mem, v, pate0, gpa) {
-                Ok(t) => {
-                    let n = usize::from(size);
-                    let (bytes, at) = if little_endian(v) {
-                        (value.to_le_bytes(), 0)
-                    } else {
-                        (value.to_be_bytes(), 8usize.saturating_sub(n))
-                    };
-                    if let Some(src) = bytes.get(at..at + n) {
-                        // A store to unbacked L1 memory is dropped.
-                        let _ = mem.write(t.l1, src);
+            L2Action::Store { gpa, size, value } => {
+                // The data register (what the L1 reads to emulate an MMIO store).
+                v.set_reg(GuestStateId::GPR5, value);
+                match store_translation(mem, v, pate0, gpa) {
+                    Ok(t) => {
+                        let n = usize::from(size);
+                        let (bytes, at) = if little_endian(v) {
+                            (value.to_le_bytes(), 0)
+                        } else {
+                            (value.to_be_bytes(), 8usize.saturating_sub(n))
+                        };
+                        if let Some(src) = bytes.get(at..at + n) {
+                            // A store to unbacked L1 memory is dropped.
+                            let _ = mem.write(t.l1, src);
+                        }
+                        v.events.push(L2Event::Stored {
+                            gpa,
+                            l1: t.l1,
+                            value,
+                        });
+                        v.set_reg(GuestStateId::NIA, nia.wrapping_add(4));
+                        v.pc += 1;
                     }
-                    v.events.push(L2Event::Stored {
-                        gpa,
-                        l1: t.l1,
-                        value,
-                    });
-                    v.set_reg(GuestStateId::NIA, nia.wrapping_add(4));
-                    v.pc += 1;
+                    Err(cause) => return Some(hdsi(v, gpa, cause, nia)),
                 }
-                Err(cause) => return Some(hdsi(v, gpa, cause, nia)),
-            },
+            }
         }
     }
 }

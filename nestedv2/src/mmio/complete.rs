@@ -41,9 +41,9 @@ pub enum MmioError {
     /// A register could not be read or written.
     #[error(transparent)]
     State(#[from] StateError),
-    /// A load completed with fewer bytes than it reads.
-    #[error("load of {needed} bytes completed with {got}")]
-    ShortData {
+    /// A load completed with another number of bytes than it reads (or a store with data).
+    #[error("MMIO access of {needed} bytes completed with {got} bytes of data")]
+    DataLength {
         /// Bytes the access reads.
         needed: usize,
         /// Bytes given.
@@ -123,10 +123,10 @@ impl MmioOp {
     /// the next run input. Returns the value written to RT.
     ///
     /// # Errors
-    /// [`MmioError::ShortData`] if `data` is shorter than the access, or a store.
+    /// [`MmioError::DataLength`] unless `data` is exactly the access's size, or for a store.
     pub fn complete_load(&self, state: &mut VcpuState, data: &[u8]) -> Result<u64, MmioError> {
-        if self.access.is_write || data.len() < self.size() {
-            return Err(MmioError::ShortData {
+        if self.access.is_write || data.len() != self.size() {
+            return Err(MmioError::DataLength {
                 needed: if self.access.is_write { 0 } else { self.size() },
                 got: data.len(),
             });

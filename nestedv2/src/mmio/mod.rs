@@ -50,10 +50,12 @@
 //! ```
 
 mod complete;
+mod data;
 mod decode;
 mod fetch;
 
 pub use complete::{begin, prepare, registers_needed, MmioError, MmioOp, MmioOptions, UpdateEa};
+pub use data::MmioData;
 pub use decode::{decode, is_prefix, EaForm, Insn, MmioAccess, Unsupported, UnsupportedReason};
 pub use fetch::{
     fetch, needs_pid, srr1, translate_fetch, walk_process_scoped, FetchError, Fetched, GuestMmu,

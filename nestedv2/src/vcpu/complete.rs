@@ -17,26 +17,37 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
         self.pending = Pending::None;
     }
 
-    /// Completes an [`Exit::Mmio`](crate::Exit::Mmio) with a decoded access. For a load, `value` is the data
-    /// the device returned: the `size` bytes at `gpa` in storage order, read as a big-endian
-    /// number; the target register gets it in the L2's byte order, sign-extended for the
-    /// algebraic forms. Update forms set RA to the effective address; NIA steps past the
-    /// instruction (4 or 8 bytes). No hcall: everything rides in the next run input.
+    /// Completes an [`Exit::Mmio`](crate::Exit::Mmio) with a decoded access. For a load,
+    /// `data` is what the device returned: exactly the access's `size` bytes, in storage
+    /// order (first byte = the byte at `gpa`); the target register gets them in the L2's
+    /// byte order, sign-extended for the algebraic forms. For a store, pass `&[]` (the
+    /// store's bytes were in the exit). Update forms set RA to the effective address; NIA
+    /// steps past the instruction (4 or 8 bytes). No hcall: everything rides in the next
+    /// run input.
     ///
     /// # Errors
     /// [`Error::NothingToComplete`] when the last exit was not an MMIO exit with a decoded
-    /// instruction (use [`Vcpu::skip_instruction`] or inject instead).
-    pub fn complete_mmio(&mut self, value: u64) -> Result<(), Error> {
+    /// instruction (use [`Vcpu::skip_instruction`] or inject instead);
+    /// [`Error::Mmio`](crate::Error::Mmio) with
+    /// [`MmioError::DataLength`](crate::mmio::MmioError::DataLength) when a load gets
+    /// another number of bytes than it reads, or a store gets data (the exit stays
+    /// pending: complete it again with the right data).
+    pub fn complete_mmio(&mut self, data: &[u8]) -> Result<(), Error> {
         let Pending::Mmio(op) = self.pending else {
             return Err(Error::NothingToComplete(
                 "the last exit was not an MMIO exit with a decoded instruction",
             ));
         };
         if op.is_write() {
+            if !data.is_empty() {
+                return Err(crate::mmio::MmioError::DataLength {
+                    needed: 0,
+                    got: data.len(),
+                }
+                .into());
+            }
             op.complete_store(&mut self.state)?;
         } else {
-            let bytes = value.to_be_bytes();
-            let data = bytes.get(8 - op.size().min(8)..).unwrap_or(&[]);
             op.complete_load(&mut self.state, data)?;
         }
         self.pending = Pending::None;

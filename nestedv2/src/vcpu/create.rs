@@ -22,15 +22,27 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
     /// If a step after the create fails, the pages go back; the vCPU id stays used in the
     /// L0 until the guest is deleted.
     ///
+    /// May be called from several threads at once (vCPUs of this guest may be running
+    /// meanwhile): the pick of the next id and its `H_GUEST_CREATE_VCPU` are one step under
+    /// a per-guest lock, so the ids come out consecutive, in any order between the threads.
+    /// The vCPU is `Send` when the backends are `Send + Sync`: move it to the thread that
+    /// runs it.
+    ///
     /// # Errors
     /// [`Error::Hcall`], [`Error::OutOfPages`], [`Error::OutputBufferTooLarge`],
     /// [`Error::Gsb`].
     pub fn create_vcpu(&self, nia: u64, msr: u64) -> Result<Vcpu<'_, 'h, P, A>, Error> {
         let host = self.host;
         let gid = self.id();
-        let mut hv = host.hv.lock();
-        let id = VcpuId(hv.vcpus(gid).unwrap_or(0));
-        hv.create_vcpu(gid, id)?;
+        let hv = &host.hv;
+        let id = {
+            // The next id and its H_GUEST_CREATE_VCPU as one step: two threads creating
+            // vCPUs of this guest at once get consecutive ids (no lock across a run).
+            let _creating = self.creating.lock();
+            let id = VcpuId(hv.vcpus(gid).unwrap_or(0));
+            hv.create_vcpu(gid, id)?;
+            id
+        };
         let input = host.alloc_page("run input")?;
         let output = match host.alloc_page("run output") {
             Ok(o) => o,
@@ -39,9 +51,8 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
                 return Err(e);
             }
         };
-        match register_buffers::<P>(&mut hv, gid, id, input, output) {
+        match register_buffers::<P>(hv, gid, id, input, output) {
             Ok(out_size) => {
-                drop(hv);
                 let mut state = VcpuState::new_zeroed();
                 state.set_nia(nia);
                 state.set_msr(msr);
@@ -66,7 +77,6 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
                 })
             }
             Err(e) => {
-                drop(hv);
                 host.free_page(input);
                 host.free_page(output);
                 Err(e)
@@ -77,7 +87,7 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
 
 /// GET 0x0002, then SET 0x0C01 + 0x0C00 (one buffer). Returns the output size registered.
 fn register_buffers<P: Backend>(
-    hv: &mut Hv<P>,
+    hv: &Hv<P>,
     guest: GuestId,
     vcpu: VcpuId,
     input: L1RealAddr,

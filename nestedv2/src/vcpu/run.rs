@@ -1,7 +1,7 @@
 //! The run: `H_GUEST_RUN_VCPU` with the run input, the run output read back, the exit
 //! decoded (and an MMIO instruction fetched and decoded).
 
-use super::{Pending, Scratch, Vcpu, INPUT_BYTES, OUTPUT_FIRST_READ, RUN_MMIO_OPTIONS};
+use super::{Pending, Scratch, Vcpu, OUTPUT_FIRST_READ, RUN_MMIO_OPTIONS};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::exit::Exit;
@@ -11,7 +11,7 @@ use crate::mmio;
 use papr_gsb::{GsidSet, GuestStateId};
 use papr_hcall::{L1RealAddr, RealMemory};
 use papr_mmu_radix::{GuestRealAddr, TableAlloc};
-use papr_vcpu_state::{sets, HvSource};
+use papr_vcpu_state::sets;
 
 /// What the L1 writes over the run output before each run (see `Vcpu::poison_output`).
 static OUTPUT_POISON: [u8; PAGE as usize] = [0xFF; PAGE as usize];
@@ -83,13 +83,9 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
             self.state.set_hdec_expiry_tb(expiry);
         }
         self.pending = Pending::None;
-        let mut hv = host.hv.lock();
         let (gid, vid) = (self.guest.id(), self.id);
         if !self.state.dirty().intersection(sets::GUEST_REGS).is_empty() {
-            let mut src = Scratch {
-                inner: HvSource::new(&mut hv, gid, vid, self.input),
-                cap: INPUT_BYTES,
-            };
+            let mut src = Scratch::<P>::new(&host.hv, gid, vid, self.input);
             self.state.flush_guest_wide(&mut src)?;
         }
         let n = self.state.flush(&mut self.input_buf)?;
@@ -102,14 +98,13 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
             self.state.run_failed();
             return Err(e);
         }
-        let trap = match hv.run_vcpu(gid, vid) {
+        let trap = match host.hv.run_vcpu(gid, vid) {
             Ok(t) => t,
             Err(e) => {
                 self.state.run_failed();
                 return Err(e.into());
             }
         };
-        drop(hv);
         if host.quirks.dec_expiry_sign {
             self.dec_fix = Some(host.clock.now());
             self.state
@@ -197,7 +192,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
             Err(mmio::MmioError::Unsupported(u)) => (Some(u.insn.word), None, None),
             Err(mmio::MmioError::State(e)) => return Err(e.into()),
             Err(mmio::MmioError::Fetch(f)) => (None, None, Some(f)),
-            Err(mmio::MmioError::ShortData { .. }) => (None, None, None),
+            Err(mmio::MmioError::DataLength { .. }) => (None, None, None),
         };
         self.pending = match op {
             Some(op) => Pending::Mmio(op),
@@ -207,16 +202,11 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
             gpa,
             size: op.map(|o| o.access.size),
             is_write,
-            data: op.and_then(|o| o.store_data().map(be_value)),
+            data: op.and_then(|o| o.store_data().and_then(mmio::MmioData::new)),
             insn,
             access: op.map(|o| o.access),
             nia,
             fetch_error,
         })
     }
-}
-
-/// Storage-order bytes as a big-endian number: the value convention of [`Exit::Mmio`].
-fn be_value(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0, |v, &b| (v << 8) | u64::from(b))
 }

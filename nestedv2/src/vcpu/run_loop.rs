@@ -66,7 +66,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
         match action {
             Action::Resume => {}
             Action::HcallReturn(r) => self.complete_hcall(r),
-            Action::MmioComplete { value } => self.complete_mmio(value)?,
+            Action::MmioComplete { data } => self.complete_mmio(data.as_bytes())?,
             Action::Skip => self.skip_instruction()?,
             Action::InjectProgram => self.inject_program(program::ILLEGAL)?,
             Action::Stop => return Ok(false),

@@ -20,7 +20,7 @@ use alloc::vec::Vec;
 use papr_gsb::GuestStateId;
 use papr_hcall::ReturnCode;
 use papr_nestedv2::{
-    msr, program, Action, Exit, ExitHandler, GuestRealAddr, HcallReturn, VcpuContext,
+    msr, program, Action, Exit, ExitHandler, GuestRealAddr, HcallReturn, MmioData, VcpuContext,
 };
 
 /// SRR1 bit of a program interrupt caused by a prefixed instruction (ISA 3.1).
@@ -302,15 +302,14 @@ impl<E: Environment> Platform<E> {
                 size,
                 ..
             } => {
-                let value = if is_write {
+                let data = if is_write {
                     self.stats.mmio_stores += 1;
-                    0
+                    MmioData::NONE
                 } else {
                     self.stats.mmio_loads += 1;
-                    let bits = 8 * u32::from(size.unwrap_or(8).min(8));
-                    u64::MAX.checked_shr(64 - bits).unwrap_or(u64::MAX)
+                    MmioData::filled(0xFF, size.unwrap_or(8)).unwrap_or(MmioData::NONE)
                 };
-                Action::MmioComplete { value }
+                Action::MmioComplete { data }
             }
             Exit::Mmio { gpa, .. } => self.finish(Outcome::Error(Error::UnhandledExit {
                 kind: "undecodable MMIO",

@@ -21,19 +21,27 @@ fn unbacked_mmio_reads_all_ones_and_drops_stores() {
     let (mut p, mut v) = (platform(), Fake::new());
     assert_eq!(
         p.handle(&mmio(0x80a4_0000, false, true), &mut v),
-        Action::MmioComplete { value: 0xFFFF_FFFF }
+        Action::MmioComplete {
+            data: MmioData::new(&[0xFF; 4]).unwrap()
+        }
     ); // lwz
     assert_eq!(
         p.handle(&mmio(0x88a4_0000, false, true), &mut v),
-        Action::MmioComplete { value: 0xFF }
+        Action::MmioComplete {
+            data: MmioData::new(&[0xFF]).unwrap()
+        }
     ); // lbz
     assert_eq!(
         p.handle(&mmio(0xe8a4_0000, false, true), &mut v),
-        Action::MmioComplete { value: u64::MAX }
+        Action::MmioComplete {
+            data: MmioData::new(&[0xFF; 8]).unwrap()
+        }
     ); // ld
     assert_eq!(
         p.handle(&mmio(0x90c4_0008, true, true), &mut v),
-        Action::MmioComplete { value: 0 }
+        Action::MmioComplete {
+            data: MmioData::NONE
+        }
     ); // stw
     assert_eq!((p.stats().mmio_loads, p.stats().mmio_stores), (3, 1));
     assert_eq!(p.outcome(), None);
