@@ -91,6 +91,25 @@ pub fn run(args: &[String]) -> Result<(), String> {
         .env("MIRIFLAGS", "-Zmiri-disable-isolation")
         .args(["miri", "test", "-p", "papr-hcall", "--lib"]);
     r.cmd("miri: papr-hcall unit tests", miri_hcall);
+    // The concurrency proof (4 threads x 8 vCPUs over the software L0, ~25 s under Miri):
+    // data races between the L1's table updates, its run buffers and the L0 are UB here.
+    let mut miri_conc = nightly_cargo();
+    miri_conc
+        .env("MIRIFLAGS", "-Zmiri-disable-isolation")
+        .args([
+            "miri",
+            "test",
+            "-p",
+            "papr-nestedv2",
+            "--features",
+            "sim",
+            "--test",
+            "concurrent",
+        ]);
+    r.cmd(
+        "miri: papr-nestedv2 concurrent (threads x vCPUs x exits)",
+        miri_conc,
+    );
 
     r.step("fault matrix: SoftL0 x nestedv2 call sites", fault_matrix);
     r.step("hosted example: cargo run -p hosted", hosted);

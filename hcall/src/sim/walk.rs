@@ -75,12 +75,10 @@ fn valid_level(level: u32, psize: u32, nls: u64) -> bool {
 }
 
 fn read_entry<M: RealMemory + ?Sized>(mem: &M, addr: u64) -> u64 {
-    let mut b = [0u8; 8];
+    // One atomic doubleword, as the hardware walker reads it: the L1 updates entries with
+    // atomics from other threads while vCPUs run (a byte copy here is a data race, Miri).
     // QEMU reads unassigned memory as 0 here, which is an invalid entry.
-    match mem.read(L1RealAddr(addr), &mut b) {
-        Ok(()) => u64::from_be_bytes(b),
-        Err(_) => 0,
-    }
+    mem.read_u64(L1RealAddr(addr)).unwrap_or(0)
 }
 
 fn index(gpa: u64, psize: u32, nls: u64) -> u64 {
