@@ -376,11 +376,12 @@ fn budget_timeout_attempts_and_wait() {
     assert_eq!(delay.events().len(), 4);
 
     let delay = RecordingDelay::default();
-    let hv = NestedHv::new(always(HcallOutput::rc(9902)), VecMemory::new(16), &delay)
-        .with_budget(RetryBudget {
+    let hv = NestedHv::new(always(HcallOutput::rc(9902)), VecMemory::new(16), &delay).with_budget(
+        RetryBudget {
             max_attempts: 100,
             max_wait_us: 250_000,
-        });
+        },
+    );
     assert_eq!(
         hv.create_guest().unwrap_err(),
         HcallError::Timeout {
