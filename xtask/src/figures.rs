@@ -3,7 +3,7 @@
 //! marker lines, the ratio nested/direct, and every `VMM-STAT <key> <value…>` line the VMM
 //! printed, grouped by key.
 
-use crate::initramfs::{END, START};
+use crate::initramfs::{END, JOBS, NPROC, START};
 use crate::qemu::Boot;
 use std::fmt::Write as _;
 use std::time::Duration;
@@ -25,6 +25,8 @@ pub struct Figures {
     pub uptime_start: Option<f64>,
     /// The L2's uptime on the end line, seconds.
     pub uptime_end: Option<f64>,
+    /// L2 seconds the two parallel checksum jobs took (the `papr-init: jobs` line).
+    pub jobs: Option<f64>,
 }
 
 impl Figures {
@@ -35,6 +37,7 @@ impl Figures {
             to_exit: boot.elapsed,
             uptime_start: uptime(&boot.console, START),
             uptime_end: uptime(&boot.console, END),
+            jobs: jobs(&boot.console).map(|j| j.secs),
         }
     }
 }
@@ -58,6 +61,7 @@ impl Figures {
             to_exit: median_of(runs.iter().map(|f| f.to_exit).collect()).unwrap_or_default(),
             uptime_start: median_of(runs.iter().filter_map(|f| f.uptime_start).collect()),
             uptime_end: median_of(runs.iter().filter_map(|f| f.uptime_end).collect()),
+            jobs: median_of(runs.iter().filter_map(|f| f.jobs).collect()),
         })
     }
 }
@@ -87,6 +91,105 @@ pub fn uptime(console: &str, marker: &str) -> Option<f64> {
             .parse()
             .ok()
     })
+}
+
+/// What the `papr-init: jobs` line says.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Jobs {
+    /// The two jobs' md5 sums.
+    pub md5: [String; 2],
+    /// L2 seconds from starting both to both done.
+    pub secs: f64,
+}
+
+/// The line `papr-init: jobs <md5> <md5> <t0>..<t1> s`.
+pub fn jobs(console: &str) -> Option<Jobs> {
+    console.lines().find_map(|l| {
+        let mut w = l.trim_start().strip_prefix(JOBS)?.split_whitespace();
+        let (a, b, span) = (w.next()?, w.next()?, w.next()?);
+        let (t0, t1) = span.split_once("..")?;
+        let secs = t1.parse::<f64>().ok()? - t0.parse::<f64>().ok()?;
+        Some(Jobs {
+            md5: [a.to_string(), b.to_string()],
+            secs,
+        })
+    })
+}
+
+/// Checks what the L2 printed about its CPUs: `nproc` must say `want`, and both parallel
+/// checksum jobs must have given the same non-empty md5. `Ok` names what was seen.
+pub fn smp_check(console: &str, want: u32) -> Result<String, String> {
+    let nproc = console.lines().find_map(|l| {
+        l.trim_start()
+            .strip_prefix(NPROC)?
+            .split_whitespace()
+            .next()?
+            .parse::<u32>()
+            .ok()
+    });
+    let Some(nproc) = nproc else {
+        return Err(format!("no line {NPROC:?}<n> from the L2"));
+    };
+    if nproc != want {
+        return Err(format!("the L2's nproc says {nproc}, want {want}"));
+    }
+    let Some(j) = jobs(console) else {
+        return Err(format!(
+            "no line {JOBS:?}<md5> <md5> <t0>..<t1> s from the L2"
+        ));
+    };
+    let [a, b] = &j.md5;
+    if a.len() != 32 || a != b {
+        return Err(format!("the parallel checksum jobs gave {a:?} and {b:?}"));
+    }
+    Ok(format!(
+        "nproc {nproc}, two parallel md5 jobs agree ({a}) in {:.2} s",
+        j.secs
+    ))
+}
+
+/// The L2 with 1 and with N vCPUs under the VMM, side by side: each figure and the
+/// ratio N/1 (time to `papr-init: start` is targeted: no worse than with 1 vCPU).
+pub fn smp_table(one: Option<&Figures>, many: Option<&Figures>, n: u32) -> String {
+    let rows: [Row; 4] = [
+        (
+            "host: QEMU start -> papr-init start",
+            |f| secs(f.to_start),
+            true,
+        ),
+        ("L2 uptime at papr-init start", |f| f.uptime_start, false),
+        ("L2: two parallel md5 jobs", |f| f.jobs, false),
+        (
+            "host: QEMU start -> QEMU exit",
+            |f| Some(f.to_exit.as_secs_f64()),
+            false,
+        ),
+    ];
+    let mut out = String::new();
+    let rule = "-".repeat(82);
+    let _ = writeln!(out, "{rule}");
+    let _ = writeln!(
+        out,
+        "{:<38} {:>10} {:>10}  {n} vCPUs/1",
+        "nested figure",
+        "1 vCPU",
+        format!("{n} vCPUs")
+    );
+    let _ = writeln!(out, "{rule}");
+    for (name, get, targeted) in rows {
+        let (a, b) = (one.and_then(get), many.and_then(get));
+        let r = match ratio(b, a) {
+            Some(r) if targeted => {
+                let verdict = if r <= 1.0 { "ok" } else { "worse" };
+                format!("{r:.2} ({verdict} <= 1.0)")
+            }
+            Some(r) => format!("{r:.2}"),
+            None => "-".into(),
+        };
+        let _ = writeln!(out, "{name:<38} {:>10} {:>10}  {r}", cell(a), cell(b));
+    }
+    let _ = writeln!(out, "{rule}");
+    out
 }
 
 /// The `VMM-STAT` lines, grouped: a key with several values (`exit hcall 143`) lists
@@ -209,6 +312,7 @@ mod tests {
             to_exit: Duration::from_millis(t * 3),
             uptime_start: Some(u),
             uptime_end: None,
+            jobs: Some(u * 2.0),
         };
         let runs = [f(3000, 1.9), f(5000, 2.5), f(4000, 2.0)];
         let m = Figures::median(&runs).unwrap();
@@ -216,6 +320,7 @@ mod tests {
         assert_eq!(m.to_exit, Duration::from_millis(12000));
         assert_eq!(m.uptime_start, Some(2.0));
         assert_eq!(m.uptime_end, None);
+        assert_eq!(m.jobs, Some(4.0));
         assert_eq!(spread(&runs), "3.00..5.00 s");
         assert!(Figures::median(&[]).is_none());
     }
@@ -259,12 +364,14 @@ mod tests {
             to_exit: Duration::from_secs(20),
             uptime_start: Some(3.3),
             uptime_end: None,
+            jobs: None,
         };
         let d = Figures {
             to_start: Some(Duration::from_millis(10_000)),
             to_exit: Duration::from_secs(16),
             uptime_start: Some(3.0),
             uptime_end: Some(8.0),
+            jobs: None,
         };
         let t = table(Some(&n), Some(&d), &vmm_stats("VMM-STAT exit hcall 1\n"));
         assert!(t.contains("1.20 (ok <= 1.2)"), "{t}");
@@ -278,5 +385,34 @@ mod tests {
         assert!(table(Some(&slow), Some(&d), &[]).contains("1.30 (over <= 1.2)"));
         assert!(table(Some(&n), None, &[]).contains("the VMM printed no figures"));
         assert!(!table(None, Some(&d), &[]).contains("VMM"));
+    }
+
+    #[test]
+    fn smp_lines() {
+        let m = "0123456789abcdef0123456789abcdef";
+        let c = format!("papr-init: nproc 2 cpuinfo 2\npapr-init: jobs {m} {m} 10.50..12.75 s\n");
+        let j = jobs(&c).unwrap();
+        assert_eq!(j.md5, [m.to_string(), m.to_string()]);
+        assert!((j.secs - 2.25).abs() < 1e-9);
+        assert!(smp_check(&c, 2).unwrap().contains("nproc 2"));
+        assert!(smp_check(&c, 1).unwrap_err().contains("says 2, want 1"));
+        assert!(smp_check("papr-init: nproc 2\n", 2)
+            .unwrap_err()
+            .contains("no line \"papr-init: jobs \""));
+        let bad = format!("papr-init: nproc 2\npapr-init: jobs {m} x 1..2 s\n");
+        assert!(smp_check(&bad, 2).unwrap_err().contains("\"x\""));
+        assert!(smp_check("", 2).unwrap_err().contains("nproc"));
+        let f = |t: u64| Figures {
+            to_start: Some(Duration::from_secs(t)),
+            to_exit: Duration::from_secs(2 * t),
+            uptime_start: None,
+            uptime_end: None,
+            jobs: Some(t as f64),
+        };
+        let t = smp_table(Some(&f(10)), Some(&f(9)), 2);
+        assert!(t.contains("0.90 (ok <= 1.0)"), "{t}");
+        let t = smp_table(Some(&f(10)), Some(&f(11)), 2);
+        assert!(t.contains("1.10 (worse <= 1.0)"), "{t}");
+        assert!(t.contains("2 vCPUs/1"), "{t}");
     }
 }

@@ -3,6 +3,11 @@
 //!
 //! Lines `/init` prints, read by [`crate::figures`] and the verdict:
 //! * `papr-init: start uptime <s>`: first thing after mounting `/proc`;
+//! * `papr-init: nproc <n> cpuinfo <m>` ([`NPROC`]): busybox `nproc` (online CPUs) and the
+//!   processors `/proc/cpuinfo` lists (workload only);
+//! * `papr-init: jobs <md5 1> <md5 2> <t0>..<t1> s` ([`JOBS`]): two checksum jobs run at the
+//!   same time (one in the background), over the workload's file and its copy; both must
+//!   give the file's md5 (workload only);
 //! * `papr-init: RESULT ok <details>` or `papr-init: RESULT FAIL <why>`;
 //! * `papr-init: end uptime <s>`: just before `poweroff -f`.
 
@@ -15,6 +20,10 @@ pub const START: &str = "papr-init: start";
 pub const END: &str = "papr-init: end";
 /// The prefix of the result line.
 pub const RESULT: &str = "papr-init: RESULT ";
+/// The prefix of the CPU count line.
+pub const NPROC: &str = "papr-init: nproc ";
+/// The prefix of the parallel jobs line.
+pub const JOBS: &str = "papr-init: jobs ";
 
 /// The common head of both scripts: busybox applets, `/proc`, the start marker, who we are.
 const HEAD: &str = r#"#!/bin/busybox sh
@@ -59,6 +68,17 @@ s3=$(md5sum /tmp/b | cut -d' ' -f1)
 cmp /tmp/a /tmp/b || fail "copy differs from the original"
 [ "$s1" = "$s2" ] || fail "original changed under the copy: md5 $s1 then $s2"
 [ "$s1" = "$s3" ] || fail "copy md5 $s3, original $s1"
+# Two checksum jobs at once: with 2 CPUs online each gets its own.
+echo "papr-init: nproc $(nproc) cpuinfo $(grep -c '^processor' /proc/cpuinfo)"
+read j0 idle < /proc/uptime
+md5sum /tmp/a > /tmp/j1 &
+job=$!
+md5sum /tmp/b > /tmp/j2
+wait $job || fail "background md5sum /tmp/a"
+read j1 idle < /proc/uptime
+r1=$(cut -d' ' -f1 /tmp/j1); r2=$(cut -d' ' -f1 /tmp/j2)
+echo "papr-init: jobs $r1 $r2 ${j0}..${j1} s"
+[ "$r1" = "$s1" ] && [ "$r2" = "$s1" ] || fail "parallel md5 $r1 and $r2, want $s1"
 used=$(kib MemFree)
 read t1 idle < /proc/uptime
 echo "papr-init: RESULT ok memory ${mib} MiB x2 md5 $s1 MemTotal $((total / 1024)) MiB MemFree $((free / 1024)) -> $((used / 1024)) MiB, ${t0}..${t1} s"
@@ -138,6 +158,10 @@ mod tests {
         let w = script(Init::Workload);
         assert!(w.contains(&format!("echo \"{RESULT}ok ")));
         assert!(w.contains(&format!("echo \"{RESULT}FAIL $*\"")));
+        assert!(w.contains(&format!("echo \"{NPROC}$(nproc) ")));
+        assert!(w.contains(&format!("echo \"{JOBS}$r1 $r2 ")));
+        assert!(w.contains("md5sum /tmp/a > /tmp/j1 &\n"));
+        assert!(!script(Init::Shell).contains(NPROC));
         assert!(script(Init::Shell).contains("cttyhack sh"));
     }
 

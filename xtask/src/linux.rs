@@ -7,8 +7,13 @@
 //! Words `vmm.*` of the command line are the VMM's options (`vmm.ram=<MiB>`, default 256); the
 //! VMM strips them and passes the rest to the L2.
 //!
+//! Each round boots the L2 three ways: nested with 1 vCPU, direct (1 CPU), and nested with
+//! [`SMP_VCPUS`] vCPUs on an L1 with as many CPUs (`-smp`, `vmm.cpus`); the tables compare
+//! nested with direct, and the N-vCPU with the 1-vCPU nested boot.
+//!
 //! A boot succeeds when QEMU exits 0 after `/init` printed `papr-init: RESULT ok` (with
-//! `--shell`: after `papr-init: start`). Anything else fails, naming how: a crash (kernel
+//! `--shell`: after `papr-init: start`) and, with the generated initramfs, its `nproc` line
+//! names the boot's CPU count and its two parallel checksum jobs agree. Anything else fails, naming how: a crash (kernel
 //! panic, VMM panic, `ibm,os-term`), a hang (no exit before the deadline), the result line
 //! `RESULT FAIL …`, or a missing result line.
 
@@ -29,6 +34,8 @@ const TIMEOUT: Duration = Duration::from_secs(300);
 const ROUNDS: usize = 3;
 /// The L2 command line unless `--append` gives one (spec §4: `quiet` saves 5k exits).
 const DEFAULT_APPEND: &str = "console=hvc0 quiet";
+/// vCPUs of the SMP nested boot (and CPUs of its L1).
+pub const SMP_VCPUS: u32 = 2;
 /// The VMM's default L2 RAM (`vmm.ram`), MiB.
 const DEFAULT_RAM_MIB: u64 = 256;
 /// The VMM: folder, image.
@@ -313,24 +320,49 @@ fn wanted(o: &Options) -> String {
     }
 }
 
-/// The nested boot: the VMM as firmware, kernel and initrd loaded by QEMU for it.
-fn nested(o: &Options, inp: &Inputs) -> Result<Boot, String> {
+/// The nested boot with `cpus` vCPUs: the VMM as firmware, kernel and initrd loaded by QEMU
+/// for it.
+fn nested(o: &Options, inp: &Inputs, cpus: u32) -> Result<Boot, String> {
     let input = if o.shell { Input::Stdin } else { Input::None };
-    boot_nested(o, inp, input)
+    boot_nested(o, inp, input, cpus)
 }
 
-/// The nested boot with console input from `input`.
-fn boot_nested(o: &Options, inp: &Inputs, input: Input) -> Result<Boot, String> {
+/// The command line of a nested boot with `cpus` vCPUs: `append`, and `vmm.cpus=<n>` after
+/// it when `cpus` > 1 (the VMM takes the last word of each option).
+fn nested_append(append: &str, cpus: u32) -> String {
+    if cpus > 1 {
+        format!("{append} vmm.cpus={cpus}")
+    } else {
+        append.to_string()
+    }
+}
+
+/// The nested boot with `cpus` vCPUs on an L1 with `cpus` CPUs, console input from `input`.
+fn boot_nested(o: &Options, inp: &Inputs, input: Input, cpus: u32) -> Result<Boot, String> {
     let vmm = bios::build(&VMM)?;
     let mut c = qemu::command_with(NESTED_KERNEL_ADDR, NESTED_MEMORY, &vmm);
-    c.arg("-kernel")
+    // QEMU takes the last -smp.
+    c.args(["-smp", &cpus.to_string()])
+        .arg("-kernel")
         .arg(&inp.kernel)
         .arg("-initrd")
         .arg(&inp.initrd)
         .arg("-append")
-        .arg(&o.append);
-    println!("\n==== nested: Linux as the L2 of examples/pseries-vmm ====");
+        .arg(nested_append(&o.append, cpus));
+    println!("\n==== nested: Linux as the L2 of examples/pseries-vmm, {cpus} vCPU(s) ====");
     qemu::boot_input(c, o.timeout, input)
+}
+
+/// Judges a workload boot with `cpus` CPUs: [`verdict`], then (generated initramfs only)
+/// [`figures::smp_check`].
+fn judged_boot(name: &str, b: &Boot, o: &Options, cpus: u32, want: &str) -> Result<(), String> {
+    judged(name, verdict(b, want), want, o.timeout)?;
+    if o.shell || o.initrd.is_some() {
+        return Ok(());
+    }
+    let seen = figures::smp_check(&b.console, cpus).map_err(|e| format!("{name}: {e}"))?;
+    println!("{name}: {seen}");
+    Ok(())
 }
 
 /// The direct boot of the same kernel, initramfs and device tree (see [`direct`]).
@@ -360,7 +392,9 @@ pub fn boot_linux(o: &Options) -> Result<String, String> {
     let want = wanted(o);
     let mut failures = Vec::new();
     let (mut nested_runs, mut direct_runs) = (Vec::new(), Vec::new());
-    let mut stats = Vec::new();
+    let mut smp_runs = Vec::new();
+    let (mut stats, mut smp_stats) = (Vec::new(), Vec::new());
+    let smp = !o.shell && !o.direct_only;
     // Side by side: the nested and the direct boot alternate, ROUNDS times each, and the
     // table shows medians (one TCG machine's timing varies by tens of percent between runs).
     // The interactive shell is booted once and not timed against a direct boot.
@@ -370,19 +404,30 @@ pub fn boot_linux(o: &Options) -> Result<String, String> {
             println!("\n==== round {round} of {rounds} ====");
         }
         if !o.direct_only {
-            let b = nested(o, &inp)?;
+            let b = nested(o, &inp, 1)?;
             nested_runs.push(Figures::of(&b));
             if stats.is_empty() {
                 stats = figures::vmm_stats(&b.console);
             }
-            if let Err(e) = judged("nested", verdict(&b, &want), &want, o.timeout) {
+            if let Err(e) = judged_boot("nested", &b, o, 1, &want) {
                 failures.push(e);
             }
         }
         if !o.shell || o.direct_only {
             let b = direct_boot(o, &inp, ram)?;
             direct_runs.push(Figures::of(&b));
-            if let Err(e) = judged("direct", verdict(&b, &want), &want, o.timeout) {
+            if let Err(e) = judged_boot("direct", &b, o, 1, &want) {
+                failures.push(e);
+            }
+        }
+        if smp {
+            let b = nested(o, &inp, SMP_VCPUS)?;
+            smp_runs.push(Figures::of(&b));
+            if smp_stats.is_empty() {
+                smp_stats = figures::vmm_stats(&b.console);
+            }
+            let name = format!("nested {SMP_VCPUS} vCPUs");
+            if let Err(e) = judged_boot(&name, &b, o, SMP_VCPUS, &want) {
                 failures.push(e);
             }
         }
@@ -402,12 +447,34 @@ pub fn boot_linux(o: &Options) -> Result<String, String> {
         figures::spread(&nested_runs),
         figures::spread(&direct_runs)
     );
+    let smp_fig = Figures::median(&smp_runs);
+    if smp {
+        println!(
+            "\n{}",
+            figures::table(smp_fig.as_ref(), direct_fig.as_ref(), &smp_stats)
+                .replace(" nested ", &format!(" {SMP_VCPUS}-vCPU "))
+        );
+        println!(
+            "{}",
+            figures::smp_table(nested_fig.as_ref(), smp_fig.as_ref(), SMP_VCPUS)
+        );
+        println!(
+            "medians of {} boot(s) each; time to papr-init start: 1 vCPU {}, {SMP_VCPUS} vCPUs {}",
+            smp_runs.len(),
+            figures::spread(&nested_runs),
+            figures::spread(&smp_runs)
+        );
+    }
     if failures.is_empty() {
         let boots = match (nested_fig, direct_fig) {
             (Some(n), Some(d)) => format!(
-                "nested {:.1} s, direct {:.1} s (medians of {rounds})",
+                "nested {:.1} s, direct {:.1} s{} (medians of {rounds})",
                 n.to_exit.as_secs_f64(),
-                d.to_exit.as_secs_f64()
+                d.to_exit.as_secs_f64(),
+                smp_fig.map_or(String::new(), |f| format!(
+                    ", nested {SMP_VCPUS} vCPUs {:.1} s",
+                    f.to_exit.as_secs_f64()
+                ))
             ),
             (Some(f), None) | (None, Some(f)) => format!("{:.1} s", f.to_exit.as_secs_f64()),
             (None, None) => String::new(),
@@ -437,7 +504,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
 pub fn test_steps(r: &mut Report) -> bool {
     let vmm = bios::lint_steps(r, VMM.example, &[&[]]);
     let baremetal = bios::lint_steps(r, "baremetal", &[&[]]);
-    let boot = r.step("linux L2 boot (nested + direct)", || {
+    let boot = r.step("linux L2 boot (nested 1 and 2 vCPUs + direct)", || {
         bios::require(VMM.example)?;
         boot_linux(&Options::default())
     });
@@ -474,6 +541,7 @@ pub fn shell_check() -> Result<String, String> {
             after: START.to_string(),
             text: SHELL_SCRIPT.to_string(),
         },
+        1,
     )?;
     let missing: Vec<&str> = SHELL_ECHO
         .into_iter()
@@ -565,6 +633,11 @@ mod tests {
         assert_eq!(
             l2_cmdline("console=hvc0 vmm.ram=128  quiet vmm.x"),
             "console=hvc0 quiet"
+        );
+        assert_eq!(nested_append("console=hvc0", 1), "console=hvc0");
+        assert_eq!(
+            nested_append("console=hvc0 vmm.cpus=4", 2),
+            "console=hvc0 vmm.cpus=4 vmm.cpus=2"
         );
     }
 

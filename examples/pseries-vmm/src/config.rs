@@ -4,7 +4,10 @@
 //! | word | meaning | default |
 //! |---|---|---|
 //! | `vmm.ram=<MiB>` | L2 RAM | 256 |
-//! | `vmm.slice_ms=<ms>` | HDEC slice of each run (one vCPU and nothing else to schedule: long slices mean fewer exits, each of which flushes QEMU's TLB) | 100 |
+//! | `vmm.cpus=<n>` | L2 vCPUs, 1..=8 (vCPU 0 boots, the others wait for RTAS `start-cpu`) | 1 |
+//! | `vmm.slice_ms=<ms>` | HDEC slice of a run while no other vCPU waits for the L1 CPU (long slices mean fewer exits, each of which flushes QEMU's TLB) | 100 |
+//! | `vmm.trace_s=<s>` | print a `VMM-TRACE` line per vCPU (state, slices, cedes, longest time off the CPU) every `s` seconds; 0: none | 0 |
+//! | `vmm.share_ms=<ms>` | HDEC slice of a run while another vCPU is runnable (round-robin on one L1 CPU: it bounds how long a vCPU spinning for another one, e.g. in `smp_call_function`, keeps the CPU) | 2 |
 //! | `vmm.kernel=<addr>,<len>` | a raw ELF image in L1 memory (QEMU `-device loader,…,force-raw=on`) to load with the ELF loader instead of the image QEMU's `-kernel` placed | — |
 //! | `vmm.base=<gpa>` | where an `ET_DYN` image goes | 0x400000 |
 
@@ -16,8 +19,14 @@ use core::fmt;
 pub struct Config {
     /// L2 RAM in bytes.
     pub ram_bytes: u64,
-    /// HDEC slice in milliseconds.
+    /// L2 vCPUs.
+    pub cpus: u32,
+    /// HDEC slice in milliseconds while no other vCPU is runnable.
     pub slice_ms: u64,
+    /// HDEC slice in milliseconds while another vCPU is runnable.
+    pub share_ms: u64,
+    /// Seconds between `VMM-TRACE` scheduler lines (0: none).
+    pub trace_s: u64,
     /// A raw ELF in L1 memory: (L1 real address, length).
     pub raw_kernel: Option<(u64, u64)>,
     /// Load address of an `ET_DYN` image.
@@ -36,6 +45,9 @@ impl fmt::Display for BadOption {
     }
 }
 
+/// The most vCPUs `vmm.cpus` may ask for.
+pub const MAX_CPUS: u64 = 8;
+
 fn number(s: &str) -> Option<u64> {
     match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
         Some(hex) => u64::from_str_radix(hex, 16).ok(),
@@ -51,7 +63,10 @@ impl Config {
     pub fn parse(cmdline: &str) -> Result<Self, BadOption> {
         let mut c = Config {
             ram_bytes: 256 << 20,
+            cpus: 1,
             slice_ms: 100,
+            share_ms: 2,
+            trace_s: 0,
             raw_kernel: None,
             dyn_base: 0x40_0000,
             l2_cmdline: String::new(),
@@ -72,6 +87,20 @@ impl Config {
                         .filter(|&m| (64..=4096).contains(&m))
                         .ok_or_else(bad)?;
                     c.ram_bytes = mib << 20;
+                }
+                "cpus" => {
+                    c.cpus = number(value)
+                        .filter(|&n| (1..=MAX_CPUS).contains(&n))
+                        .and_then(|n| u32::try_from(n).ok())
+                        .ok_or_else(bad)?;
+                }
+                "trace_s" => {
+                    c.trace_s = number(value).filter(|&s| s <= 600).ok_or_else(bad)?;
+                }
+                "share_ms" => {
+                    c.share_ms = number(value)
+                        .filter(|&m| (1..=1000).contains(&m))
+                        .ok_or_else(bad)?;
                 }
                 "slice_ms" => {
                     c.slice_ms = number(value)

@@ -3,15 +3,17 @@
 
 use crate::config::Config;
 use crate::env::BareMetal;
+use crate::sched::{self, Slices};
 use alloc::format;
 use alloc::string::String;
+use alloc::vec::Vec;
 use papr_baremetal::{boot, dt::Info, println};
 use papr_hcall::{Capabilities, CountingHcall, IdentityMemory, NestedHv, Sc1, TimebaseSpin};
 use papr_mmu_radix::{L1RealAddr as TableAddr, PoolAlloc};
 use papr_nestedv2::{
     ExitKind, Guest, GuestRealAddr, L1RealAddr, LogicalPvr, NestedHost, Quirks, TimebaseClock, Vcpu,
 };
-use papr_platform::{elf, fdt, layout::Layout, rtas, vcpu as defaults, Outcome, Platform};
+use papr_platform::{elf, fdt, layout::Layout, rtas, vcpu as defaults, Board, Outcome, Platform};
 
 /// Start of the L1 memory the L0 is given (page tables and run buffers): nothing of the
 /// Rust program lives from here on (the heap ends below it).
@@ -33,6 +35,8 @@ type Parts = (
     PoolAlloc<1>,
 );
 type L2Guest<'h> = Guest<'h, Parts, PoolAlloc<4>>;
+/// A vCPU of the L2.
+pub type L2Vcpu<'g, 'h> = Vcpu<'g, 'h, Parts, PoolAlloc<4>>;
 
 /// How the L2 ended, for the L1's own exit status.
 #[derive(Debug)]
@@ -187,9 +191,11 @@ pub fn boot(info: &Info, cfg: &Config, l1_fdt: u64, t0: u64) -> Result<End, Stri
         .map_err(|e| format!("negotiate: {e}"))?
         .with_quirks(Quirks::QEMU);
     println!(
-        "  L0: mode {:?}; L2: {} MiB RAM at L1 {L2_RAM_L1:#x}, 1 vCPU",
+        "  L0: mode {:?}; L2: {} MiB RAM at L1 {L2_RAM_L1:#x}, {} vCPU(s) round-robin on L1 CPU 0 (the L1 has {} CPU(s))",
         host.mode(),
-        ram >> 20
+        ram >> 20,
+        cfg.cpus,
+        info.cpus.len()
     );
     // No logical PVR: the L2 sees the host's (raw) PVR, as the device tree says.
     let mut guest = Guest::create_with(&host, tables, LogicalPvr::Unset)
@@ -205,7 +211,7 @@ pub fn boot(info: &Info, cfg: &Config, l1_fdt: u64, t0: u64) -> Result<End, Stri
         bootargs: &cfg.l2_cmdline,
         initrd: place.initrd,
         rtas_base: place.rtas,
-        vcpus: 1,
+        vcpus: cfg.cpus,
         cpu: cpu_props(info),
     })
     .map_err(|e| format!("building the L2 device tree: {e}"))?;
@@ -226,17 +232,26 @@ pub fn boot(info: &Info, cfg: &Config, l1_fdt: u64, t0: u64) -> Result<End, Stri
         .map_all_ram()
         .map_err(|e| format!("mapping L2 RAM: {e}"))?;
     let map_us = boot::timebase().wrapping_sub(tm) / tpu;
-    let mut vcpu = guest
-        .create_vcpu(k.entry, defaults::ENTRY_MSR)
-        .map_err(|e| format!("create vCPU: {e}"))?;
-    defaults::pseries_defaults(&mut vcpu, place.fdt, tpu)
-        .map_err(|e| format!("vCPU defaults: {e}"))?;
-    vcpu.set_time_slice(cfg.slice_ms * tpu * 1000);
-    let mut platform = Platform::new(
-        BareMetal::new(info.get_time_of_day),
-        papr_platform::PlatformConfig::new(ram, place.rtas),
-    );
-    match papr_platform::Environment::time_of_day(platform.env_mut()) {
+    // vCPU 0 enters the kernel; the others wait stopped for the L2's RTAS start-cpu, which
+    // sets where they begin (the board's dispatch).
+    let mut vcpus = Vec::new();
+    for i in 0..cfg.cpus {
+        let mut vcpu = guest
+            .create_vcpu(k.entry, defaults::ENTRY_MSR)
+            .map_err(|e| format!("create vCPU {i}: {e}"))?;
+        defaults::pseries_defaults(&mut vcpu, place.fdt, tpu)
+            .map_err(|e| format!("vCPU {i} defaults: {e}"))?;
+        vcpus.push(vcpu);
+    }
+    let mut pcfg = papr_platform::PlatformConfig::new(ram, place.rtas);
+    pcfg.vcpus = cfg.cpus;
+    let board = Board::new(BareMetal::new(info.get_time_of_day), pcfg);
+    let slices = Slices {
+        alone: cfg.slice_ms * tpu * 1000,
+        shared: cfg.share_ms * tpu * 1000,
+        ticks_per_ms: tpu * 1000,
+    };
+    match board.with(|p| papr_platform::Environment::time_of_day(p.env_mut())) {
         Some(t) => println!(
             "  L0 clock: {}-{:02}-{:02} {:02}:{:02}:{:02} UTC",
             t.year, t.month, t.day, t.hour, t.minute, t.second
@@ -245,14 +260,15 @@ pub fn boot(info: &Info, cfg: &Config, l1_fdt: u64, t0: u64) -> Result<End, Stri
     }
     println!("  running the L2 (entry GPA {:#x})", k.entry);
     let t_run = boot::timebase();
-    let last = vcpu.run_loop(&mut platform);
+    let last = sched::round_robin(&mut vcpus, &board, slices, cfg.trace_s * tpu * 1_000_000);
     let t_end = boot::timebase();
-    let end = match (&last, platform.outcome()) {
+    let end = match (&last, board.outcome()) {
         (Ok(_), Some(Outcome::PowerOff)) => End::PowerOff,
         (Ok(_), Some(Outcome::OsTerm(text))) => {
             // Linux 6.12's rtas_os_term passes NULL instead of its message (rtas_call_unlocked
             // takes no outputs pointer): fall back on the panic line it printed.
-            let panic_line = platform.env().panic_line.as_deref().unwrap_or("");
+            let panic_line = board.with(|p| p.env().panic_line.clone());
+            let panic_line = panic_line.as_deref().unwrap_or("");
             let text = if text.is_empty() {
                 panic_line
             } else {
@@ -265,8 +281,8 @@ pub fn boot(info: &Info, cfg: &Config, l1_fdt: u64, t0: u64) -> Result<End, Stri
             println!("pseries-vmm: the L2 ended: {other:?}");
             End::Failure("the L2 did not power off")
         }
-        (Ok(exit), None) => {
-            println!("pseries-vmm: the run stopped on {exit:?} without an outcome");
+        (Ok(_), None) => {
+            println!("pseries-vmm: the vCPUs stopped without an outcome");
             End::Failure("run stopped")
         }
         (Err(e), _) => {
@@ -274,8 +290,18 @@ pub fn boot(info: &Info, cfg: &Config, l1_fdt: u64, t0: u64) -> Result<End, Stri
             End::Failure("run failed")
         }
     };
-    figures(&vcpu, &platform, tpu, t0, t_run, t_end, map_us, ram);
-    drop(vcpu);
+    let times = Times {
+        tpu,
+        t0,
+        t_run,
+        t_end,
+        map_us,
+    };
+    board.with(|p| figures(&vcpus, p, &times, ram));
+    if let Ok(s) = &last {
+        sched_figures(&vcpus, s, &times);
+    }
+    drop(vcpus);
     match guest.delete() {
         Ok(()) => println!("pseries-vmm: guest deleted"),
         Err(e) => println!("pseries-vmm: H_GUEST_DELETE failed: {e}"),
@@ -283,49 +309,88 @@ pub fn boot(info: &Info, cfg: &Config, l1_fdt: u64, t0: u64) -> Result<End, Stri
     Ok(end)
 }
 
-/// The `VMM-STAT` lines xtask collects.
-#[allow(clippy::too_many_arguments)]
-fn figures(
-    vcpu: &Vcpu<'_, '_, Parts, PoolAlloc<4>>,
-    platform: &Platform<BareMetal>,
+/// The timebase readings and rate of a boot.
+struct Times {
     tpu: u64,
     t0: u64,
     t_run: u64,
     t_end: u64,
     map_us: u64,
-    ram: u64,
-) {
+}
+
+/// The `VMM-STAT` lines xtask collects (exit counts summed over the vCPUs).
+fn figures(vcpus: &[L2Vcpu<'_, '_>], platform: &Platform<BareMetal>, t: &Times, ram: u64) {
+    let tpu = t.tpu;
     let ms = |ticks: u64| ticks / (tpu * 1000);
     let env = platform.env();
     if let Some(at) = env.init_seen_at {
-        println!("VMM-STAT init_ms {}", ms(at.wrapping_sub(t0)));
+        println!("VMM-STAT init_ms {}", ms(at.wrapping_sub(t.t0)));
         println!(
             "VMM-STAT init_ms_from_l2_entry {}",
-            ms(at.wrapping_sub(t_run))
+            ms(at.wrapping_sub(t.t_run))
         );
     }
-    println!("VMM-STAT poweroff_ms {}", ms(t_end.wrapping_sub(t0)));
+    println!("VMM-STAT poweroff_ms {}", ms(t.t_end.wrapping_sub(t.t0)));
     println!("VMM-STAT ram_mapped_bytes {ram}");
-    println!("VMM-STAT ram_map_us {map_us}");
-    let stats = vcpu.stats();
+    println!("VMM-STAT ram_map_us {}", t.map_us);
+    println!("VMM-STAT vcpus {}", vcpus.len());
+    let mut total = 0;
     for kind in ExitKind::ALL {
-        let n = stats.count(kind);
-        if n > 0 {
-            println!(
-                "VMM-STAT exit {kind:?} {n} (mean {} us in RUN)",
-                stats.mean_run_ticks(kind).unwrap_or(0) / tpu
-            );
+        let n: u64 = vcpus.iter().map(|v| v.stats().count(kind)).sum();
+        let ticks: u64 = vcpus.iter().map(|v| v.stats().run_ticks(kind)).sum();
+        total += n;
+        if let Some(mean) = ticks.checked_div(n) {
+            println!("VMM-STAT exit {kind:?} {n} (mean {} us in RUN)", mean / tpu);
         }
     }
-    println!("VMM-STAT exits_total {}", stats.total());
+    println!("VMM-STAT exits_total {total}");
     for (nr, name, n) in platform.hcall_counts() {
         println!("VMM-STAT hcall {name} {nr:#x} {n}");
     }
     for (token, name, n) in platform.rtas_counts() {
         println!("VMM-STAT rtas {name} {token:#x} {n}");
     }
-    let l0 = vcpu.guest().host().with_hv(|hv| hv.counts().total());
-    println!("VMM-STAT l0_hcalls {l0}");
+    if let Some(v) = vcpus.first() {
+        let l0 = v.guest().host().with_hv(|hv| hv.counts().total());
+        println!("VMM-STAT l0_hcalls {l0}");
+    }
     println!("VMM-STAT console_bytes {}", env.bytes_out);
     println!("VMM-STAT idle_ms {}", ms(env.idle_ticks));
+}
+
+/// Per-vCPU `VMM-STAT vcpu <k> …` lines, and the overlap of their time inside RUN.
+fn sched_figures(vcpus: &[L2Vcpu<'_, '_>], s: &sched::Figures, t: &Times) {
+    let ms = |ticks: u64| ticks / (t.tpu * 1000);
+    let mut run_sum = 0;
+    for (k, (v, f)) in vcpus.iter().zip(&s.vcpus).enumerate() {
+        let run = sched::run_ticks(v);
+        run_sum += run;
+        println!(
+            "VMM-STAT vcpu {k} exits {} run_ms {} slices {} preempted {} yielded {} shared_runs {} cedes {} max_cede_ms {} max_off_ms {} irqs {} masked {} ipi_yields {} l1_cpu 0",
+            v.stats().total(),
+            ms(run),
+            f.slices,
+            f.preempted,
+            f.yielded,
+            f.shared_runs,
+            f.cedes,
+            ms(f.max_cede_ticks),
+            ms(f.max_off_ticks),
+            f.irqs,
+            f.masked,
+            f.ipi_yields
+        );
+    }
+    let wall = t.t_end.wrapping_sub(t.t_run);
+    // One L1 CPU runs every vCPU: the sum of the RUN times stays below the wall time (no
+    // overlap). With a vCPU per L1 CPU it would exceed it.
+    println!("VMM-STAT run_sum_ms {}", ms(run_sum));
+    println!("VMM-STAT run_wall_ms {}", ms(wall));
+    println!(
+        "VMM-STAT run_overlap_ms {}",
+        ms(run_sum.saturating_sub(wall))
+    );
+    println!("VMM-STAT vcpu_switches {}", s.switches);
+    println!("VMM-STAT idles {}", s.idles);
+    println!("VMM-STAT max_idle_ms {}", ms(s.max_idle_ticks));
 }

@@ -8,10 +8,12 @@
 //! 2. Negotiates with the L0, creates one guest whose RAM is L1 memory at 0x1000_0000 (so the
 //!    image QEMU loaded *is* the L2's GPA 0 onwards: no copy), maps all of it with the largest
 //!    leaves, writes the L2's device tree and RTAS blob above the kernel and initrd.
-//! 3. Creates one vCPU entered kexec-style (r3 = device tree, r5 = 0, 64-bit big-endian real
-//!    mode) and runs it with `papr_platform::Platform` as the exit handler until the L2 powers
-//!    off, reboots or panics; prints figures (`VMM-STAT` lines); deletes the guest; powers the
-//!    L1 off (exit 0) after an L2 power-off and terminates it (exit 1) otherwise.
+//! 3. Creates `vmm.cpus` vCPUs (default 1): vCPU 0 entered kexec-style (r3 = device tree,
+//!    r5 = 0, 64-bit big-endian real mode), the others stopped until the L2's RTAS
+//!    `start-cpu`; runs them round-robin on the boot L1 CPU ([`sched`]) with a
+//!    `papr_platform::Board` as their platform until the L2 powers off, reboots or panics;
+//!    prints figures (`VMM-STAT` lines, per vCPU too); deletes the guest; powers the L1 off
+//!    (exit 0) after an L2 power-off and terminates it (exit 1) otherwise.
 #![no_std]
 #![no_main]
 
@@ -19,7 +21,9 @@ extern crate alloc;
 
 mod config;
 mod env;
+mod irq;
 mod l2;
+mod sched;
 
 use papr_baremetal::{boot, dt, heap, println, rtas};
 
