@@ -80,8 +80,14 @@ impl MmioRequest {
         })
     }
 
-    /// The completion of a load that read `bytes` (storage order): its first `size`.
+    /// The completion: for a load that read `bytes` (storage order), its first `size`; a
+    /// store's completion carries no data.
     pub fn completion(&self, bytes: &[u8; 8]) -> Action {
+        if self.decoded_store == Some(true) {
+            return Action::MmioComplete {
+                data: MmioData::NONE,
+            };
+        }
         let n = usize::from(self.size.min(8));
         match MmioData::new(&bytes[..n]) {
             Some(data) => Action::MmioComplete { data },
