@@ -430,6 +430,48 @@ fn external_interrupt_rides_in_lpcr_mer() {
     );
 }
 
+#[test]
+fn external_interrupt_delivered_by_the_l1_when_ee_is_on() {
+    let l0 = SoftL0::new(memory());
+    let host = host(&l0).unwrap();
+    let guest = Guest::create(&host, tables()).unwrap();
+    let mut vcpu = guest.create_vcpu(0, MSR0).unwrap();
+    l0.set_program(guest.id().0, 0, vec![L2Action::hcall(1); 3])
+        .unwrap();
+    let Exit::Hcall { .. } = vcpu.run().unwrap() else {
+        panic!("an hcall exit first")
+    };
+    vcpu.complete_hcall(HcallReturn::status(0));
+    let (nia, msr0) = (
+        vcpu.reg(papr_gsb::GuestStateId::NIA).unwrap() as u64,
+        vcpu.reg(papr_gsb::GuestStateId::MSR).unwrap() as u64,
+    );
+    // MSR[EE] off: nothing changes.
+    vcpu.state_mut().set_msr(msr0 & !msr::EE);
+    assert!(!vcpu.inject_external().unwrap());
+    assert_eq!(vcpu.reg(papr_gsb::GuestStateId::NIA).unwrap() as u64, nia);
+    // EE on: SRR0/SRR1 saved, NIA at 0x500, MSR = SF|ME (LPCR[ILE] off here).
+    vcpu.state_mut().set_msr(msr0 | msr::EE);
+    assert!(vcpu.inject_external().unwrap());
+    let reg = |v: &mut Vcpu<'_, '_, _, _>, id| v.reg(id).unwrap() as u64;
+    assert_eq!(reg(&mut vcpu, papr_gsb::GuestStateId::NIA), 0x500);
+    assert_eq!(reg(&mut vcpu, papr_gsb::GuestStateId::SRR0), nia);
+    assert_eq!(
+        reg(&mut vcpu, papr_gsb::GuestStateId::SRR1),
+        (msr0 | msr::EE) & !0x783f_0000
+    );
+    assert_eq!(
+        reg(&mut vcpu, papr_gsb::GuestStateId::MSR),
+        msr::SF | msr::ME
+    );
+    // It rides in the next run input: the L0 holds SRR0 after the run.
+    vcpu.run().unwrap();
+    let srr0 = l0
+        .state(guest.id().0, 0, papr_gsb::GuestStateId::SRR0)
+        .unwrap();
+    assert_eq!(u64::from_be_bytes(srr0.try_into().unwrap()), nia);
+}
+
 /// One raw hcall, repeated while the L0 answers busy (a storm may outlast the API's
 /// budget); `what` names the cell if the L0 stays busy.
 fn raw_retry(l0: &L0, op: u64, args: [u64; 9], what: &str) -> HcallOutput {

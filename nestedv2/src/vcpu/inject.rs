@@ -1,5 +1,5 @@
 //! Interrupt injection: LPCR\[MER\] for externals, and the architected delivery of
-//! program and decrementer interrupts.
+//! program, decrementer and external interrupts.
 
 use super::{lpcr, msr, vector, Pending, Vcpu};
 use crate::error::Error;
@@ -53,6 +53,25 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
             return Ok(false);
         }
         self.deliver(vector::DECREMENTER, 0)?;
+        Ok(true)
+    }
+
+    /// Delivers an external interrupt (0x500) now if the L2 has MSR\[EE\] = 1 (returns
+    /// whether it did; if not, try again after a later exit), the way KVM does when the
+    /// vCPU is enterable. Use it where LPCR\[MER\] ([`set_external_pending`](Self::set_external_pending))
+    /// does not work: QEMU 10.0's nested L0 does not raise an external interrupt that an
+    /// L1 requests with MER (measured with Linux as the L2: its IPIs were never taken).
+    /// At most one GET (NIA and MSR together).
+    ///
+    /// # Errors
+    /// [`Error::State`] when NIA/MSR cannot be fetched.
+    pub fn inject_external(&mut self) -> Result<bool, Error> {
+        self.load_nia_msr()?;
+        let m = self.state.cached(GuestStateId::MSR).unwrap_or(0) as u64;
+        if m & msr::EE == 0 {
+            return Ok(false);
+        }
+        self.deliver(vector::EXTERNAL, 0)?;
         Ok(true)
     }
 
