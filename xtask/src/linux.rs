@@ -515,7 +515,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
 pub fn test_steps(r: &mut Report) -> bool {
     let vmm = bios::lint_steps(r, VMM.example, &[&[]]);
     let baremetal = bios::lint_steps(r, "baremetal", &[&[]]);
-    let boot = r.step("linux L2 boot (nested 1 and 2 vCPUs + direct)", || {
+    let boot = r.step("linux L2 boot (nested + direct)", || {
         bios::require(VMM.example)?;
         boot_linux(&Options::default())
     });
