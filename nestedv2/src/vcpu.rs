@@ -7,9 +7,9 @@ use crate::mmio::{MmioOp, MmioOptions, UpdateEa};
 use crate::stats::ExitStats;
 use core::fmt;
 use papr_gsb::{GsidSet, GuestStateId, Scope};
-use papr_hcall::{GuestId, HcallError, L1RealAddr, Target, VcpuId};
+use papr_hcall::{GuestId, HcallError, L1RealAddr, VcpuId};
 use papr_mmu_radix::TableAlloc;
-use papr_vcpu_state::{StateSource, VcpuState};
+use papr_vcpu_state::{HvSource, StateSource, VcpuState};
 
 mod complete;
 mod create;
@@ -75,28 +75,14 @@ pub const DEFAULT_SLICE: u64 = 512_000;
 /// lock: other vCPUs may be in a run meanwhile), with requests written to the vCPU's run
 /// input page; it refuses requests larger than that page.
 pub(crate) struct Scratch<'a, P: Backend> {
-    hv: &'a Hv<P>,
-    guest: GuestId,
-    vcpu: VcpuId,
-    page: L1RealAddr,
+    inner: HvSource<'a, P::Hcall, P::Memory, P::Delay>,
 }
 
 impl<'a, P: Backend> Scratch<'a, P> {
     /// Binds `hv` to vCPU `vcpu` of `guest`, requests passed at `page` (4 KiB).
     pub(crate) fn new(hv: &'a Hv<P>, guest: GuestId, vcpu: VcpuId, page: L1RealAddr) -> Self {
         Self {
-            hv,
-            guest,
-            vcpu,
-            page,
-        }
-    }
-
-    fn target(&self, scope: Scope) -> Target {
-        match scope {
-            Scope::Guest => Target::guest(self.guest),
-            Scope::Host => Target::host(),
-            Scope::Thread => Target::thread(self.guest, self.vcpu),
+            inner: HvSource::new(hv, guest, vcpu, page),
         }
     }
 
@@ -115,13 +101,11 @@ impl<'a, P: Backend> Scratch<'a, P> {
 impl<P: Backend> StateSource for Scratch<'_, P> {
     fn get_state(&mut self, scope: Scope, gsb: &mut [u8]) -> Result<(), HcallError> {
         Self::check("H_GUEST_GET_STATE", gsb.len())?;
-        let target = self.target(scope);
-        self.hv.get_state(target, gsb, self.page).map(|_| ())
+        self.inner.get_state(scope, gsb)
     }
     fn set_state(&mut self, scope: Scope, gsb: &[u8]) -> Result<(), HcallError> {
         Self::check("H_GUEST_SET_STATE", gsb.len())?;
-        let target = self.target(scope);
-        self.hv.set_state(target, gsb, self.page)
+        self.inner.set_state(scope, gsb)
     }
 }
 

@@ -58,13 +58,13 @@ impl<T: StateSource + ?Sized> StateSource for &mut T {
 /// ```
 /// use papr_hcall::{GuestId, L1RealAddr, MockHcall, MockRealMemory, NestedHv, NoDelay, VcpuId};
 /// use papr_vcpu_state::HvSource;
-/// let mut hv = NestedHv::new(MockHcall::new(), MockRealMemory::new(), NoDelay);
-/// let src = HvSource::new(&mut hv, GuestId(1), VcpuId(0), L1RealAddr(0x10_0000));
+/// let hv = NestedHv::new(MockHcall::new(), MockRealMemory::new(), NoDelay);
+/// let src = HvSource::new(&hv, GuestId(1), VcpuId(0), L1RealAddr(0x10_0000));
 /// assert_eq!(src.vcpu(), (GuestId(1), VcpuId(0)));
 /// ```
 #[derive(Debug)]
 pub struct HvSource<'a, H, M, D> {
-    hv: &'a mut NestedHv<H, M, D>,
+    hv: &'a NestedHv<H, M, D>,
     guest: GuestId,
     vcpu: VcpuId,
     scratch: L1RealAddr,
@@ -73,7 +73,7 @@ pub struct HvSource<'a, H, M, D> {
 impl<'a, H, M, D> HvSource<'a, H, M, D> {
     /// Binds `hv` to vCPU `vcpu` of `guest`, with requests passed at `scratch`.
     pub fn new(
-        hv: &'a mut NestedHv<H, M, D>,
+        hv: &'a NestedHv<H, M, D>,
         guest: GuestId,
         vcpu: VcpuId,
         scratch: L1RealAddr,

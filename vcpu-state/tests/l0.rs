@@ -161,10 +161,10 @@ fn hcall_exit_output() -> Vec<u8> {
 
 #[test]
 fn all_32_gprs_after_an_invalidation_cost_one_get() {
-    let (mut hv, g) = setup();
+    let (hv, g) = setup();
     let mut s = VcpuState::new_zeroed();
     s.apply_exit(&[0, 0, 0, 0]).unwrap(); // an HDEC exit: every register stale
-    let mut src = HvSource::new(&mut hv, g, VcpuId(0), SCRATCH);
+    let mut src = HvSource::new(&hv, g, VcpuId(0), SCRATCH);
     let mut got = Vec::new();
     for n in 0..32 {
         got.push(s.gpr(n, &mut src).unwrap());
@@ -179,7 +179,7 @@ fn all_32_gprs_after_an_invalidation_cost_one_get() {
 
 #[test]
 fn a_run_after_ten_sets_carries_exactly_those_ten_and_no_set_state() {
-    let (mut hv, g) = setup();
+    let (hv, g) = setup();
     let mut s = VcpuState::new_zeroed();
     let ten = [
         GuestStateId::GPR3,
@@ -197,7 +197,7 @@ fn a_run_after_ten_sets_carries_exactly_those_ten_and_no_set_state() {
         s.set(*id, i as u128 + 1).unwrap();
     }
     *hv.hcall().inner().exit_output.lock().unwrap() = hcall_exit_output();
-    let mut src = HvSource::new(&mut hv, g, VcpuId(0), SCRATCH);
+    let mut src = HvSource::new(&hv, g, VcpuId(0), SCRATCH);
     assert!(!s.flush_guest_wide(&mut src).unwrap());
     let mut input = [0u8; BUF];
     let n = s.flush(&mut input).unwrap();
@@ -232,12 +232,12 @@ fn a_run_after_ten_sets_carries_exactly_those_ten_and_no_set_state() {
 
 #[test]
 fn guest_wide_ids_go_through_one_set_state_never_the_run_input() {
-    let (mut hv, g) = setup();
+    let (hv, g) = setup();
     let mut s = VcpuState::new_zeroed();
     s.set_tb_offset(5 << 24);
     s.set_logical_pvr(0x0F00_0006);
     s.set_gpr3(7);
-    let mut src = HvSource::new(&mut hv, g, VcpuId(0), SCRATCH);
+    let mut src = HvSource::new(&hv, g, VcpuId(0), SCRATCH);
     assert!(s.flush_guest_wide(&mut src).unwrap());
     assert!(!s.flush_guest_wide(&mut src).unwrap());
     let mut input = [0u8; 64];
@@ -258,9 +258,9 @@ fn guest_wide_ids_go_through_one_set_state_never_the_run_input() {
 
 #[test]
 fn a_load_of_mixed_scopes_is_one_get_per_scope() {
-    let (mut hv, g) = setup();
+    let (hv, g) = setup();
     let mut s = VcpuState::new();
-    let mut src = HvSource::new(&mut hv, g, VcpuId(0), SCRATCH);
+    let mut src = HvSource::new(&hv, g, VcpuId(0), SCRATCH);
     let need = sets::PTREGS
         .union(sets::FP_VECTOR)
         .with(GuestStateId::PIDR)

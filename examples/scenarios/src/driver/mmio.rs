@@ -79,7 +79,7 @@ impl<'a, H: Hcall, M: L1Memory, B: L2Backend> Driver<'a, H, M, B> {
             .and_then(|g| g.vcpus.get_mut(&vcpu))
             .ok_or_else(|| format!("no vcpu {vcpu} in slot {slot}"))?
             .state;
-        let mut src = HvSource::new(&mut self.hv, GuestId(gid), VcpuId(vcpu), scratch);
+        let mut src = HvSource::new(&self.hv, GuestId(gid), VcpuId(vcpu), scratch);
         let op: MmioOp = match mmio::prepare(
             state,
             &mut src,
