@@ -59,6 +59,6 @@ pub use id::{Access, GsidInfo, GuestStateId, Restriction, Scope, ValueKind};
 pub use layout::{GsbLayout, LayoutEntry};
 pub use layout_gsb::{LayoutGsb, LayoutValues, Parsed};
 pub use parser::{Element, Elements, Gsb, Policy, Request};
-pub use set::{GsidSet, Iter as GsidSetIter};
+pub use set::{GsidSet, Indices as GsidSetIndices, Iter as GsidSetIter};
 pub use table::{GSID_COUNT, TABLE};
 pub use value::{BufferDescriptor, LogicalPvr, PartitionTable, ProcessTable, Value};

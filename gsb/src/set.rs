@@ -233,7 +233,20 @@ impl GsidSet {
 
     /// Members in ascending id order.
     pub fn iter(&self) -> Iter {
-        Iter {
+        Iter(self.indices())
+    }
+
+    /// The dense bit indices ([`GuestStateId::index`]) of the members, ascending: for
+    /// code that keeps per-index tables and needs no id.
+    ///
+    /// ```
+    /// use papr_gsb::{GsidSet, GuestStateId};
+    /// let s = GsidSet::EMPTY.with(GuestStateId::GPR3).with(GuestStateId::NIA);
+    /// let i: Vec<usize> = s.indices().collect();
+    /// assert_eq!(i, [GuestStateId::GPR3.index().unwrap(), GuestStateId::NIA.index().unwrap()]);
+    /// ```
+    pub fn indices(&self) -> Indices {
+        Indices {
             bits: self.bits,
             word: 0,
         }
@@ -250,20 +263,32 @@ impl GsidSet {
 
 /// Iterator over a [`GsidSet`] in ascending id order.
 #[derive(Debug, Clone)]
-pub struct Iter {
-    bits: [u64; WORDS],
-    word: usize,
-}
+pub struct Iter(Indices);
 
 impl Iterator for Iter {
     type Item = GuestStateId;
     #[inline]
     fn next(&mut self) -> Option<GuestStateId> {
+        self.0.next().and_then(GuestStateId::from_index)
+    }
+}
+
+/// Iterator over the dense bit indices of a [`GsidSet`], ascending ([`GsidSet::indices`]).
+#[derive(Debug, Clone)]
+pub struct Indices {
+    bits: [u64; WORDS],
+    word: usize,
+}
+
+impl Iterator for Indices {
+    type Item = usize;
+    #[inline]
+    fn next(&mut self) -> Option<usize> {
         while let Some(w) = self.bits.get_mut(self.word) {
             if *w != 0 {
                 let b = w.trailing_zeros() as usize;
                 *w &= *w - 1;
-                return GuestStateId::from_index(self.word * 64 + b);
+                return Some(self.word * 64 + b);
             }
             self.word += 1;
         }

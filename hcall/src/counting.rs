@@ -5,7 +5,11 @@ use crate::opcode;
 use crate::raw::{ContainedHcall, Hcall, HcallOutput, HCALL_ARGS};
 use core::sync::atomic::{AtomicU64, Ordering};
 
+// The run and the state calls first: the exit path's record is the first compare or two.
 const TRACKED: [u64; 13] = [
+    opcode::H_GUEST_RUN_VCPU,
+    opcode::H_GUEST_GET_STATE,
+    opcode::H_GUEST_SET_STATE,
     opcode::H_PUT_TERM_CHAR,
     opcode::H_SET_MODE,
     opcode::H_RPT_INVALIDATE,
@@ -13,9 +17,6 @@ const TRACKED: [u64; 13] = [
     opcode::H_GUEST_SET_CAPABILITIES,
     opcode::H_GUEST_CREATE,
     opcode::H_GUEST_CREATE_VCPU,
-    opcode::H_GUEST_GET_STATE,
-    opcode::H_GUEST_SET_STATE,
-    opcode::H_GUEST_RUN_VCPU,
     opcode::H_GUEST_COPY_MEMORY,
     opcode::H_GUEST_DELETE,
     opcode::H_RTAS,

@@ -77,7 +77,9 @@ pub use memory::MockRealMemory;
 #[cfg(feature = "vm-memory")]
 pub use memory::VmRealMemory;
 pub use memory::{IdentityMemory, L1RealAddr, MemoryError, RealMemory};
-pub use nested::{Negotiated, NestedHv, MAX_TRAP, VPA_BYTES};
+pub use nested::{
+    Negotiated, NestedHv, RegRequest, VcpuTicket, MAX_TRAP, REG_REQUEST_MAX, VPA_BYTES,
+};
 pub use profile::Profile;
 #[cfg(any(test, feature = "mock"))]
 pub use raw::MockHcall;

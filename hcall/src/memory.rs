@@ -169,6 +169,7 @@ impl IdentityMemory {
         Self { start, end }
     }
 
+    #[inline]
     fn check(&self, addr: L1RealAddr, len: u64) -> Result<(), MemoryError> {
         let ok = addr.0 >= self.start && addr.0.checked_add(len).is_some_and(|e| e <= self.end);
         if ok {
@@ -189,6 +190,7 @@ impl IdentityMemory {
 }
 
 impl RealMemory for IdentityMemory {
+    #[inline]
     fn read(&self, addr: L1RealAddr, buf: &mut [u8]) -> Result<(), MemoryError> {
         self.check(addr, buf.len() as u64)?;
         let src = addr.0 as usize as *const u8;
@@ -200,6 +202,7 @@ impl RealMemory for IdentityMemory {
         Ok(())
     }
 
+    #[inline]
     fn write(&self, addr: L1RealAddr, data: &[u8]) -> Result<(), MemoryError> {
         self.check(addr, data.len() as u64)?;
         let dst = addr.0 as usize as *mut u8;

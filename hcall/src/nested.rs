@@ -15,14 +15,20 @@ use crate::raw::{ContainedHcall, Hcall, HcallOutput, HCALL_ARGS};
 use crate::rc::ReturnCode;
 use crate::target::{GuestId, Target, VcpuId};
 use alloc::collections::BTreeMap;
+use core::sync::atomic::{AtomicU64, Ordering};
 use papr_gsb::{Gsb, GsidSet, GuestStateId, Policy, Request, Scope, Value};
 use spin::Mutex;
 
 mod answer;
 mod lifecycle;
 mod negotiate;
+mod regs;
 mod run;
 mod state;
+mod ticket;
+
+pub use regs::{RegRequest, REG_REQUEST_MAX};
+pub use ticket::VcpuTicket;
 
 /// Bytes of a VPA the L0 may write (Linux's `struct lppaca`, 1 KiB).
 pub const VPA_BYTES: u64 = 0x400;
@@ -109,6 +115,9 @@ pub struct NestedHv<H, M, D> {
     /// Guests created through this value → vCPUs created so far. Locked only to read or
     /// update an entry, never across an hcall (see "Concurrency").
     guests: Mutex<BTreeMap<u64, u64>>,
+    /// Guests deleted so far: a [`VcpuTicket`] issued since the last delete is still good
+    /// without a registry lookup.
+    deletes: AtomicU64,
 }
 
 fn fail(call: &'static str, code: ReturnCode, out: &HcallOutput) -> HcallError {
@@ -138,6 +147,7 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
             budget: RetryBudget::default(),
             profile: Profile::QEMU,
             guests: Mutex::new(BTreeMap::new()),
+            deletes: AtomicU64::new(0),
         }
     }
 
@@ -181,18 +191,46 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
         self.guests.lock().get(&guest.0).copied()
     }
 
-    /// Makes one hcall with the retry policy of `retry`.
+    /// Makes one hcall with the retry policy of `retry`. The first attempt is inlined into
+    /// the caller and returns on `H_SUCCESS` (the exit path: no call, no lookup in the
+    /// return-code table); anything else goes on in [`call_again`](Self::call_again).
+    #[inline(always)]
     fn call(
+        &self,
+        op: u64,
+        args: [u64; HCALL_ARGS],
+        retry: Retry,
+    ) -> Result<HcallOutput, HcallError> {
+        let out = self.hcall.hcall(op, args);
+        if out.rc == 0 {
+            return Ok(out);
+        }
+        self.call_again(op, args, retry, out)
+    }
+
+    /// [`call`](Self::call) after a first attempt that did not succeed (`first`): the
+    /// error, or the retries of a busy answer.
+    #[cold]
+    #[inline(never)]
+    fn call_again(
         &self,
         op: u64,
         mut args: [u64; HCALL_ARGS],
         retry: Retry,
+        first: HcallOutput,
     ) -> Result<HcallOutput, HcallError> {
         let call = name(op);
         let mut attempts = 0u32;
         let mut waited_us = 0u64;
+        let mut next = Some(first);
         loop {
-            let out = self.hcall.hcall(op, args);
+            let out = match next.take() {
+                Some(out) => out,
+                None => self.hcall.hcall(op, args),
+            };
+            if out.rc == 0 {
+                return Ok(out);
+            }
             attempts = attempts.saturating_add(1);
             let code = ReturnCode::from_raw(out.rc);
             if code == ReturnCode::Success {

@@ -246,6 +246,7 @@ impl Exit {
     ///
     /// An MMIO exit comes back with `insn`, `access` and `data` unset: the
     /// [`Vcpu`](crate::Vcpu) fetches and decodes the instruction.
+    #[inline(always)]
     pub fn decode(
         trap: u64,
         state: &VcpuState,
@@ -260,7 +261,8 @@ impl Exit {
         Ok(match trap {
             trap::HCALL => {
                 // Constant ids: their dense indices fold at compile time.
-                const ARGS: [GuestStateId; 9] = [
+                const REGS: [GuestStateId; 10] = [
+                    GuestStateId::GPR3,
                     GuestStateId::GPR4,
                     GuestStateId::GPR5,
                     GuestStateId::GPR6,
@@ -271,14 +273,16 @@ impl Exit {
                     GuestStateId::GPR11,
                     GuestStateId::GPR12,
                 ];
-                let mut args = [0u64; 9];
-                for (a, id) in args.iter_mut().zip(ARGS) {
-                    *a = need(id)?;
-                }
-                Exit::Hcall {
-                    nr: need(GuestStateId::GPR3)?,
-                    args,
-                }
+                // One validity check for the ten (the common case), then the values.
+                let Some(v) = state.cached_many(&REGS) else {
+                    let id = REGS.into_iter().find(|&id| need(id).is_err());
+                    return Err(Error::IncompleteExit {
+                        trap,
+                        id: id.unwrap_or(GuestStateId::GPR3),
+                    });
+                };
+                let [nr, args @ ..] = v.map(|r| r as u64);
+                Exit::Hcall { nr, args }
             }
             trap::HDSI => {
                 let hdsisr = need(GuestStateId::HDSISR)? as u32;

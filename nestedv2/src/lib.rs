@@ -110,6 +110,7 @@ mod guest;
 mod handler;
 mod host;
 pub mod mmio;
+pub mod stamps;
 mod stats;
 mod vcpu;
 

@@ -7,7 +7,7 @@ use crate::mmio::{MmioOp, MmioOptions, UpdateEa};
 use crate::stats::ExitStats;
 use core::fmt;
 use papr_gsb::{GsidSet, GuestStateId, Scope};
-use papr_hcall::{GuestId, HcallError, L1RealAddr, VcpuId};
+use papr_hcall::{GuestId, HcallError, L1RealAddr, RegRequest, VcpuId, VcpuTicket};
 use papr_mmu_radix::TableAlloc;
 use papr_vcpu_state::{HvSource, StateSource, VcpuState};
 
@@ -67,6 +67,10 @@ const OUTPUT_FIRST_READ: usize = 128;
 
 /// Run input capacity (one page; a full flush needs `sets::MAX_RUN_INPUT` = 2412 bytes).
 const INPUT_BYTES: usize = PAGE as usize;
+
+/// Bytes of the run input built on the stack of every run (the steady state sends a few
+/// registers); a larger flush takes a page-sized buffer, off the hot path.
+const INPUT_FIRST: usize = 128;
 
 /// Default HDEC slice: 1 ms of a 512 MHz timebase.
 pub const DEFAULT_SLICE: u64 = 512_000;
@@ -152,9 +156,12 @@ pub struct Vcpu<'g, 'h, P: Backend, A: TableAlloc> {
     /// QEMU DEC quirk: the timebase of the last exit while the DEC_EXPIRY_TB the L0 holds
     /// is its wrong-sign value, not yet corrected.
     dec_fix: Option<u64>,
+    /// The prebuilt GET of DEC_EXPIRY_TB and MSR the DEC quirk makes after each exit.
+    dec_req: RegRequest,
+    /// This vCPU checked against the hcall registry once: runs and the DEC GET check one
+    /// atomic instead of looking it up.
+    ticket: VcpuTicket,
     stats: ExitStats,
-    input_buf: [u8; INPUT_BYTES],
-    output_buf: [u8; PAGE as usize],
 }
 
 impl<P: Backend, A: TableAlloc> fmt::Debug for Vcpu<'_, '_, P, A> {
@@ -249,12 +256,22 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
         let Some(t_exit) = self.dec_fix else {
             return Ok(self.reg(GuestStateId::DEC_EXPIRY_TB)? as u64);
         };
-        self.load(
-            GsidSet::EMPTY
-                .with(GuestStateId::DEC_EXPIRY_TB)
-                .with(GuestStateId::MSR),
-        )?;
-        let reported = self.reg(GuestStateId::DEC_EXPIRY_TB)? as u64;
+        let reported = match self.state.cached(GuestStateId::DEC_EXPIRY_TB) {
+            Some(v) => v as u64,
+            None => {
+                // The prebuilt request (DEC_EXPIRY_TB, MSR), its answer checked against
+                // its fixed layout (`NestedHv::get_regs`): what `load` of both would store.
+                let v = self
+                    .guest
+                    .host
+                    .hv
+                    .get_regs(&self.ticket, &self.dec_req, self.input)?;
+                self.state
+                    .fill(GuestStateId::DEC_EXPIRY_TB, u128::from(v[0]))?;
+                self.state.fill(GuestStateId::MSR, u128::from(v[1]))?;
+                v[0]
+            }
+        };
         let real = t_exit.wrapping_mul(2).wrapping_sub(reported);
         self.state.set_dec_expiry_tb(real);
         self.dec_fix = None;

@@ -51,10 +51,27 @@ const SIZES: [u8; GSID_COUNT] = {
     sizes
 };
 
-/// The value size of the thread-wide register of dense index `index` (0 for any other).
+/// By dense GSID index: the element header of a thread-wide register as a big-endian word
+/// (id << 16 | value size), 0 for every other id: what a flush writes, without a lookup.
+// `i < GSID_COUNT == TABLE.len()`; `const fn` cannot use `get()`.
+#[allow(clippy::indexing_slicing)]
+const HEADERS: [u32; GSID_COUNT] = {
+    let mut headers = [0u32; GSID_COUNT];
+    let mut i = 0;
+    while i < GSID_COUNT {
+        if SIZES[i] != 0 {
+            headers[i] = ((TABLE[i].id.0 as u32) << 16) | SIZES[i] as u32;
+        }
+        i += 1;
+    }
+    headers
+};
+
+/// The element header (id << 16 | size) of the thread-wide register of dense index
+/// `index` (0 for any other).
 #[inline]
-pub(crate) fn size_at(index: usize) -> u8 {
-    SIZES.get(index).copied().unwrap_or(0)
+pub(crate) fn header_at(index: usize) -> u32 {
+    HEADERS.get(index).copied().unwrap_or(0)
 }
 
 /// Dense index of HEIR, which an L0 may send as 4 bytes (PAPR, QEMU) or 8 (Linux).
@@ -173,7 +190,7 @@ impl VcpuState {
     /// # Errors
     /// [`StateError::OutputCount`], [`StateError::Output`],
     /// [`StateError::UnexpectedOutputId`].
-    #[inline]
+    #[inline(always)]
     pub fn apply_exit(&mut self, output: &[u8]) -> Result<GsidSet, StateError> {
         let count = output
             .first_chunk::<HEADER_SIZE>()
@@ -187,9 +204,17 @@ impl VcpuState {
                 .or_else(|| self.apply_layout(&layout::HFAC, output)),
             _ => None,
         };
-        if let Some(ids) = known {
-            return Ok(ids);
+        match known {
+            Some(ids) => Ok(ids),
+            None => self.apply_exit_other(output),
         }
+    }
+
+    /// [`apply_exit`](Self::apply_exit) of an output that is none of QEMU's layouts: the
+    /// one-pass check, else the full validator. Kept out of line, off the exit path's pages.
+    #[cold]
+    #[inline(never)]
+    fn apply_exit_other(&mut self, output: &[u8]) -> Result<GsidSet, StateError> {
         match check_fast(output) {
             Some(c) => {
                 // Checked: commit, straight from the bytes into the cache.
@@ -249,7 +274,7 @@ impl VcpuState {
 
     /// Applies `output` if its element headers are exactly `layout`'s (valid by
     /// construction: no further check), and returns the ids it carried.
-    #[inline]
+    #[inline(always)]
     fn apply_layout<const N: usize>(
         &mut self,
         layout: &layout::Layout<N>,

@@ -237,6 +237,26 @@ impl VcpuState {
         self.valid.contains(id).then(|| self.slot(id))
     }
 
+    /// The cached values of `ids` if every one of them is valid (one check for all, then
+    /// the values: the exit path's way to read an exit's registers); never makes an hcall.
+    ///
+    /// ```
+    /// use papr_gsb::GuestStateId;
+    /// let mut s = papr_vcpu_state::VcpuState::new();
+    /// s.set_gpr3(3);
+    /// assert_eq!(s.cached_many(&[GuestStateId::GPR3, GuestStateId::GPR4]), None);
+    /// s.set_gpr4(4);
+    /// assert_eq!(s.cached_many(&[GuestStateId::GPR3, GuestStateId::GPR4]), Some([3, 4]));
+    /// ```
+    #[inline]
+    pub fn cached_many<const N: usize>(&self, ids: &[GuestStateId; N]) -> Option<[u128; N]> {
+        // `&`, not `&&`: every check made, one branch (the ids fold to bit tests).
+        let valid = ids
+            .iter()
+            .fold(true, |ok, &id| ok & self.valid.contains(id));
+        valid.then(|| ids.map(|id| self.slot(id)))
+    }
+
     /// Forgets `ids`: they become invalid, and a dirty or in-flight value among them is
     /// dropped (it will not be sent). For resynchronising with the L0.
     ///
@@ -246,6 +266,7 @@ impl VcpuState {
     /// s.invalidate(GsidSet::GPRS);
     /// assert!(!s.is_valid(GuestStateId::GPR0) && s.is_valid(GuestStateId::NIA));
     /// ```
+    #[inline(always)]
     pub fn invalidate(&mut self, ids: GsidSet) {
         self.valid = self.valid.difference(ids);
         self.dirty = self.dirty.difference(ids);

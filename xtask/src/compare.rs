@@ -10,6 +10,10 @@
 //! time inside `H_GUEST_RUN_VCPU` and L1 software; tracing slows the L1, so those figures are
 //! shown apart (`--no-trace` skips it). The table gives per exit: total, inside RUN, L1
 //! software, L0 hcalls; median and mean, the run-to-run range, and the ratio ours / Linux.
+//!
+//! `--stamps` builds our side with `papr_nestedv2::stamps` on and adds a table of where our
+//! L1's time goes per exit, phase by phase (the stamps themselves cost some: compare the
+//! phases with each other, not the total with an unstamped run).
 
 use crate::bios::{self, Firmware};
 use crate::cpio;
@@ -31,6 +35,14 @@ const OURS: Firmware<'static> = Firmware {
     features: &[],
     image: "exit-bench.bin",
 };
+/// Our side with `papr_nestedv2::stamps` on (`--stamps`): the per-phase split.
+const OURS_STAMPS: Firmware<'static> = Firmware {
+    example: "exit-bench",
+    features: &["stamps"],
+    image: "exit-bench-stamps.bin",
+};
+/// Prefix of a phase-stamp line (`--stamps`).
+const STAMPS_LINE: &str = "EXIT-BENCH-STAMPS ";
 /// The Linux side's `/init`.
 const INIT: &str = "kvm-l1-init";
 /// QEMU RAM of both sides (the anchor's `-m 2G`).
@@ -47,7 +59,7 @@ const FAIL: &str = "EXIT-BENCH-FAIL ";
 const LOOPS: [&str; 3] = ["kernel-hcall", "user-hcall", "mmio"];
 
 const USAGE: &str =
-    "usage: cargo xtask compare [--rounds N] [--no-trace] [--timeout SECS] [--only ours|linux]";
+    "usage: cargo xtask compare [--rounds N] [--no-trace] [--timeout SECS] [--only ours|linux] [--stamps]";
 
 /// The options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,6 +69,8 @@ struct Options {
     timeout: Duration,
     /// Boot only this side (`ours` or `linux`).
     only: Option<String>,
+    /// Our side built with phase stamps (`papr_nestedv2::stamps`), their split printed.
+    stamps: bool,
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
@@ -65,6 +79,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         trace: true,
         timeout: Duration::from_secs(300),
         only: None,
+        stamps: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -79,6 +94,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             "--rounds" => o.rounds = num(a)? as usize,
             "--timeout" => o.timeout = Duration::from_secs(num(a)?),
             "--no-trace" => o.trace = false,
+            "--stamps" => o.stamps = true,
             "--only" => match it.next().map(String::as_str) {
                 Some(side @ ("ours" | "linux")) => o.only = Some(side.into()),
                 other => return Err(format!("--only wants ours or linux, got {other:?}")),
@@ -280,7 +296,8 @@ pub fn run(args: &[String]) -> Result<(), String> {
     let work = crate::steps::root().join("target").join("compare");
     let initrd = work.join("initramfs-kvm-l1.cpio");
     initramfs(&init, &modules, &initrd)?;
-    let ours = bios::build(&OURS)?;
+    let ours = bios::build(if o.stamps { &OURS_STAMPS } else { &OURS })?;
+    let mut stamps = Vec::new();
     let mut all = Vec::new();
     let linux = o.only.as_deref() != Some("ours");
     let us = o.only.as_deref() != Some("linux");
@@ -300,6 +317,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
             );
             let b = boot_ours(&ours, o.timeout)?;
             all.push(tag(samples_of("our L1", &b)?, round));
+            stamps.extend(b.console.lines().filter_map(parse_stamps));
         }
     }
     if o.trace && linux {
@@ -310,7 +328,63 @@ pub fn run(args: &[String]) -> Result<(), String> {
     }
     let all: Vec<(usize, Sample)> = all.into_iter().flatten().collect();
     println!("\n{}", table(&all, &fetched.kernel_package, o.rounds));
+    if o.stamps {
+        println!("{}", stamp_table(&stamps));
+    }
     Ok(())
+}
+
+/// Parses an `EXIT-BENCH-STAMPS loop=L … ticks/exit: phase=ticks …` line: (phase, ticks
+/// per exit) in line order, the loop first (as `loop`, 0).
+fn parse_stamps(line: &str) -> Option<Vec<(String, u64)>> {
+    let rest = line.trim().strip_prefix(STAMPS_LINE)?;
+    let (head, phases) = rest.split_once("ticks/exit:")?;
+    let name = head
+        .split_whitespace()
+        .find_map(|w| w.strip_prefix("loop="))?;
+    let v: Vec<(String, u64)> = phases
+        .split_whitespace()
+        .filter_map(|w| {
+            let (k, v) = w.split_once('=')?;
+            Some((k.to_string(), v.parse().ok()?))
+        })
+        .collect();
+    (!v.is_empty()).then(|| [vec![(name.to_string(), 0)], v].concat())
+}
+
+/// The `--stamps` split: per loop and phase, the median over the samples of the mean
+/// ticks per exit, in µs (512 MHz timebase).
+fn stamp_table(lines: &[Vec<(String, u64)>]) -> String {
+    let mut out = format!(
+        "our exit path by phase (--stamps; {} samples; median of the per-sample means, µs per exit)\n{:<10}",
+        lines.len(),
+        "phase"
+    );
+    for l in LOOPS {
+        out.push_str(&format!(" {l:>13}"));
+    }
+    out.push('\n');
+    let phases: Vec<String> = lines
+        .first()
+        .map(|l| l.iter().skip(1).map(|(k, _)| k.clone()).collect())
+        .unwrap_or_default();
+    for p in &phases {
+        out.push_str(&format!("{p:<10}"));
+        for l in LOOPS {
+            let mut vs: Vec<u64> = lines
+                .iter()
+                .filter(|line| line.first().is_some_and(|(n, _)| n == l))
+                .filter_map(|line| line.iter().skip(1).find(|(k, _)| k == p).map(|(_, v)| *v))
+                .collect();
+            vs.sort_unstable();
+            match vs.get(vs.len() / 2) {
+                Some(m) => out.push_str(&format!(" {:>13.2}", *m as f64 / 512.0)),
+                None => out.push_str(&format!(" {:>13}", "-")),
+            }
+        }
+        out.push('\n');
+    }
+    out
 }
 
 /// Marks each sample with its round.
@@ -353,11 +427,24 @@ mod tests {
             (o.rounds, o.trace, o.only.as_deref()),
             (5, false, Some("ours"))
         );
+        assert!(!d.stamps && parse_args(&args(&["--stamps"])).unwrap().stamps);
         assert!(parse_args(&args(&["--rounds", "0"])).is_err());
         assert!(parse_args(&args(&["--only", "both"])).is_err());
         assert!(parse_args(&args(&["--bogus"]))
             .unwrap_err()
             .contains("--bogus"));
+    }
+
+    #[test]
+    fn stamp_lines_make_a_table() {
+        let line = "EXIT-BENCH-STAMPS loop=mmio sample=1 exits=2000 ticks/exit: loop=512 dec=1024";
+        let p = parse_stamps(line).unwrap();
+        assert_eq!(p[0], ("mmio".to_string(), 0));
+        assert_eq!(p[2], ("dec".to_string(), 1024));
+        assert_eq!(parse_stamps(LX), None);
+        let t = stamp_table(&[p]);
+        let dec = t.lines().find(|l| l.starts_with("dec")).unwrap();
+        assert!(dec.ends_with("2.00") && dec.contains('-'), "{t}");
     }
 
     #[test]

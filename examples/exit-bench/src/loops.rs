@@ -21,6 +21,7 @@ use alloc::vec::Vec;
 use papr_baremetal::{boot::timebase, println};
 use papr_hcall::opcode;
 use papr_mmu_radix::PoolAlloc;
+use papr_nestedv2::stamps::{self, Phase};
 use papr_nestedv2::{Action, Exit, ExitHandler, Guest, HcallReturn, Vcpu, VcpuContext};
 
 /// Exits per sample (as the Linux side).
@@ -85,6 +86,8 @@ struct Sample {
     hcalls: u64,
     p50: Option<u64>,
     med: Medians,
+    /// Ticks per phase of nestedv2's exit path (feature `stamps`; zero without).
+    phases: [u64; Phase::COUNT],
 }
 
 /// Medians over the single exits of a sample (timebase ticks): inside the RUN, L1 software
@@ -97,45 +100,43 @@ struct Medians {
     cycle: Option<u64>,
 }
 
-/// Marks each exit's return: per-exit cycle, RUN and L1 software times.
+/// Marks each exit's return: per-exit cycle and RUN times, side by side in one vector (one
+/// page written per exit: the recorder is part of the L1 time it measures).
 #[derive(Debug)]
 struct Recorder {
     last: Option<(u64, u64)>,
-    cycle: Vec<u64>,
-    run: Vec<u64>,
-    l1: Vec<u64>,
+    marks: Vec<(u64, u64)>,
 }
 
 impl Recorder {
     fn new() -> Self {
-        let v = || Vec::with_capacity(EXITS as usize + 1);
         Self {
             last: None,
-            cycle: v(),
-            run: v(),
-            l1: v(),
+            marks: Vec::with_capacity(EXITS as usize + 1),
         }
     }
 
     /// Called right after an exit came back.
+    #[inline]
     fn mark(&mut self) {
         let now = (timebase(), run_ticks().0);
         if let Some((t, r)) = self.last {
-            let cycle = now.0.wrapping_sub(t);
-            let run = now.1.wrapping_sub(r);
-            self.cycle.push(cycle);
-            self.run.push(run);
-            self.l1.push(cycle.saturating_sub(run));
+            self.marks
+                .push((now.0.wrapping_sub(t), now.1.wrapping_sub(r)));
         }
         self.last = Some(now);
     }
 
-    fn medians(mut self) -> Medians {
+    /// Medians of the cycle, the RUN and the L1 software (cycle − RUN) per exit.
+    fn medians(self) -> Medians {
+        let mut cycle: Vec<u64> = self.marks.iter().map(|m| m.0).collect();
+        let mut run: Vec<u64> = self.marks.iter().map(|m| m.1).collect();
+        let mut l1: Vec<u64> = self.marks.iter().map(|m| m.0.saturating_sub(m.1)).collect();
         Medians {
             l2: None,
-            run: median(&mut self.run),
-            l1: median(&mut self.l1),
-            cycle: median(&mut self.cycle),
+            run: median(&mut run),
+            l1: median(&mut l1),
+            cycle: median(&mut cycle),
         }
     }
 }
@@ -146,9 +147,9 @@ fn median(v: &mut [u64]) -> Option<u64> {
     v.get(v.len() / 2).copied()
 }
 
-/// L0 hcalls made so far (CountingHcall).
-fn hcalls(v: &L2Vcpu<'_, '_>) -> u64 {
-    v.guest().host().with_hv(|hv| hv.counts().total())
+/// L0 hcalls made so far (counted by `TimedHcall`).
+fn hcalls(_: &L2Vcpu<'_, '_>) -> u64 {
+    crate::timed::total()
 }
 
 /// Prints a sample's line.
@@ -158,6 +159,18 @@ fn report(name: &str, k: u64, s: &Sample, tb_hz: u64) {
         "EXIT-BENCH side=ours loop={name} sample={k} exits={} ticks={} run={} hcalls={} p50={} tb={tb_hz} other_hcall_ticks={} run_p50={} l1_p50={} cycle_p50={} l2_p50={}",
         s.exits, s.ticks, s.run, s.hcalls, opt(s.p50), s.other, opt(s.med.run), opt(s.med.l1), opt(s.med.cycle), opt(s.med.l2)
     );
+    if cfg!(feature = "stamps") {
+        let per: Vec<String> = Phase::ALL
+            .iter()
+            .zip(s.phases)
+            .map(|(p, t)| format!("{}={}", p.name(), t / s.exits.max(1)))
+            .collect();
+        println!(
+            "EXIT-BENCH-STAMPS loop={name} sample={k} exits={} ticks/exit: {}",
+            s.exits,
+            per.join(" ")
+        );
+    }
 }
 
 /// Answers H_CONFER(-1) with H_SUCCESS; stops on the 0x54 hcall.
@@ -214,9 +227,12 @@ fn sample(
 ) -> Result<Sample, String> {
     let (r0, o0, c0) = (run_ticks().0, other_ticks(), hcalls(v));
     let t0 = timebase();
+    stamps::take();
     let (exits, p50, med) = f(v)?;
+    let phases = stamps::take();
     let t1 = timebase();
     Ok(Sample {
+        phases,
         exits,
         ticks: t1.wrapping_sub(t0),
         run: run_ticks().0 - r0,
@@ -323,6 +339,10 @@ pub fn all(guest: &L2Guest<'_>, ticks_per_us: u64) -> Result<(), String> {
         .create_vcpu(KERNEL_LOOP.0, L2_MSR)
         .map_err(|e| format!("create vCPU: {e}"))?;
     v.set_time_slice(SLICE_US * ticks_per_us);
+    // Exit statistics read the clock around each exit and count: instrumentation this
+    // bench does not ask for (Linux's side has none either). The exits are counted by
+    // `TimedHcall` instead.
+    v.set_stats_enabled(false);
     let tb_hz = ticks_per_us * 1_000_000;
     let mut per = alloc::vec![0u64; EXITS as usize];
     kernel_hcall(&mut v, WARMUP)?;
@@ -341,16 +361,13 @@ pub fn all(guest: &L2Guest<'_>, ticks_per_us: u64) -> Result<(), String> {
         let s = round_trips(&mut v, EXITS, &mut per, "mmio loop", mmio_done)?;
         report("mmio", k, &s, tb_hz);
     }
-    let total = v.stats().total();
-    let by_op = v.guest().host().with_hv(|hv| {
-        let c = hv.counts();
-        [
-            opcode::H_GUEST_RUN_VCPU,
-            opcode::H_GUEST_GET_STATE,
-            opcode::H_GUEST_SET_STATE,
-        ]
-        .map(|op| c.count(op))
-    });
+    let total = run_ticks().1;
+    let by_op = [
+        opcode::H_GUEST_RUN_VCPU,
+        opcode::H_GUEST_GET_STATE,
+        opcode::H_GUEST_SET_STATE,
+    ]
+    .map(crate::timed::count);
     println!(
         "EXIT-BENCH-INFO side=ours exits={total} runs_timed={} l0_run_vcpu={} l0_get_state={} l0_set_state={}",
         run_ticks().1,

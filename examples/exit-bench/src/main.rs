@@ -21,7 +21,7 @@ use alloc::format;
 use alloc::string::String;
 use papr_baremetal::{boot, dt, heap, println, rtas};
 use papr_hcall::TimebaseSpin;
-use papr_hcall::{Capabilities, CountingHcall, IdentityMemory, L1RealAddr, NestedHv, Sc1};
+use papr_hcall::{Capabilities, IdentityMemory, L1RealAddr, NestedHv, Sc1};
 use papr_mmu_radix::PoolAlloc;
 use papr_nestedv2::{Guest, GuestRealAddr, NestedHost, Quirks, TimebaseClock};
 use timed::TimedHcall;
@@ -42,9 +42,10 @@ const L2_RAM_L1: u64 = L0_WINDOW + (16 << 20);
 /// The L2's RAM: 16 MiB at GPA 0, as the Linux side's memslot.
 pub const L2_RAM: u64 = 16 << 20;
 
-/// The backends: `sc 1`, counted, RUNs timed; identity-mapped L1 memory over the window.
+/// The backends: `sc 1` with every hcall counted and timed (RUNs apart) by [`TimedHcall`];
+/// identity-mapped L1 memory over the window.
 pub type Parts = (
-    CountingHcall<TimedHcall<Sc1>>,
+    TimedHcall<Sc1>,
     IdentityMemory,
     TimebaseSpin,
     TimebaseClock,
@@ -96,7 +97,7 @@ fn run(fdt: u64, memory: u64, ticks_per_us: u64) -> Result<(), String> {
     let mem = unsafe { IdentityMemory::new(L0_WINDOW, end) };
     let hv = NestedHv::new(
         // SAFETY: the `Sc1` goes straight into the `NestedHv` over `mem`, which hands the L0 only addresses inside the window.
-        CountingHcall::new(TimedHcall::new(unsafe { Sc1::new() })),
+        TimedHcall::new(unsafe { Sc1::new() }),
         mem,
         TimebaseSpin { ticks_per_us },
     );

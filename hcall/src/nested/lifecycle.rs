@@ -81,6 +81,7 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
     /// comes back if the delete fails.
     pub fn delete_guest(&self, guest: GuestId) -> Result<(), HcallError> {
         let known = self.guests.lock().remove(&guest.0);
+        self.deletes.fetch_add(1, Ordering::AcqRel);
         let r = self.call(
             opcode::H_GUEST_DELETE,
             [0, guest.0, 0, 0, 0, 0, 0, 0, 0],
@@ -103,6 +104,7 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
             Retry::Sleeping,
         )?;
         self.guests.lock().clear();
+        self.deletes.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }
 }

@@ -18,6 +18,17 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
         flags: RunFlags,
     ) -> Result<u64, HcallError> {
         self.check_vcpu("H_GUEST_RUN_VCPU", guest, vcpu)?;
+        self.run_checked(guest, vcpu, flags)
+    }
+
+    /// `H_GUEST_RUN_VCPU` of a vCPU already checked against the registry.
+    #[inline]
+    pub(super) fn run_checked(
+        &self,
+        guest: GuestId,
+        vcpu: VcpuId,
+        flags: RunFlags,
+    ) -> Result<u64, HcallError> {
         let out = self.call(
             opcode::H_GUEST_RUN_VCPU,
             [flags.bits(), guest.0, vcpu.0, 0, 0, 0, 0, 0, 0],

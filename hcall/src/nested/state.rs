@@ -174,11 +174,27 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
             .map(|g| (g.ids(), g.len()))
             .map_err(|source| HcallError::Buffer { call: CALL, source })?;
         self.exchange(&target, gsb, at)?;
+        self.finish_get(&target, gsb, at, checked, asked)
+    }
+
+    /// The checks of a GET answer read back into `gsb` (the request had the values of
+    /// `checked` poisoned with [`answer::FIRST`]; `asked`: its ids and element count):
+    /// values still poisoned are asked once more with the other poison, then the answer
+    /// is parsed as untrusted input and must hold exactly the ids asked.
+    pub(super) fn finish_get<'b>(
+        &self,
+        target: &Target,
+        gsb: &'b mut [u8],
+        at: L1RealAddr,
+        checked: GsidSet,
+        asked: (GsidSet, usize),
+    ) -> Result<Gsb<'b>, HcallError> {
+        const CALL: &str = "H_GUEST_GET_STATE";
         let suspect = answer::still(gsb, &checked, answer::FIRST);
         if !suspect.is_empty() {
-            Self::checked(&target, gsb, asked)?;
+            Self::checked(target, gsb, asked)?;
             answer::poison(gsb, &suspect, answer::SECOND);
-            self.exchange(&target, gsb, at)?;
+            self.exchange(target, gsb, at)?;
             let confirmed = answer::still(gsb, &suspect, answer::FIRST);
             if let Some(id) = suspect.difference(confirmed).iter().next() {
                 return Err(HcallError::BadAnswer {
@@ -188,7 +204,7 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
                 });
             }
         }
-        Self::checked(&target, gsb, asked)
+        Self::checked(target, gsb, asked)
     }
 
     /// One GET of the request in `gsb`: written to `at`, answered, read back into `gsb`.

@@ -1,8 +1,6 @@
 //! Creating a vCPU: `H_GUEST_CREATE_VCPU` and the registration of its run buffers.
 
-use super::{
-    lpcr, Pending, Vcpu, DEFAULT_FAULT_REPEAT_LIMIT, DEFAULT_LOOP_LIMIT, DEFAULT_SLICE, INPUT_BYTES,
-};
+use super::{lpcr, Pending, Vcpu, DEFAULT_FAULT_REPEAT_LIMIT, DEFAULT_LOOP_LIMIT, DEFAULT_SLICE};
 use crate::error::Error;
 use crate::guest::{Guest, PAGE};
 use crate::host::{Backend, Hv};
@@ -51,8 +49,12 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
                 return Err(e);
             }
         };
-        match register_buffers::<P>(hv, gid, id, input, output) {
-            Ok(out_size) => {
+        let registered = register_buffers::<P>(hv, gid, id, input, output).and_then(|n| {
+            let dec = [GuestStateId::DEC_EXPIRY_TB, GuestStateId::MSR];
+            Ok((n, hv.reg_request(&dec)?, hv.vcpu_ticket(gid, id)?))
+        });
+        match registered {
+            Ok((out_size, dec_req, ticket)) => {
                 let mut state = VcpuState::new_zeroed();
                 state.set_nia(nia);
                 state.set_msr(msr);
@@ -71,9 +73,9 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
                     fault_repeat_limit: Some(DEFAULT_FAULT_REPEAT_LIMIT),
                     pending: Pending::None,
                     dec_fix: None,
+                    dec_req,
+                    ticket,
                     stats: ExitStats::default(),
-                    input_buf: [0; INPUT_BYTES],
-                    output_buf: [0; PAGE as usize],
                 })
             }
             Err(e) => {

@@ -1,20 +1,27 @@
 //! The run: `H_GUEST_RUN_VCPU` with the run input, the run output read back, the exit
 //! decoded (and an MMIO instruction fetched and decoded).
 
-use super::{Pending, Scratch, Vcpu, OUTPUT_FIRST_READ, RUN_MMIO_OPTIONS};
+use super::{
+    Pending, Scratch, Vcpu, INPUT_BYTES, INPUT_FIRST, OUTPUT_FIRST_READ, RUN_MMIO_OPTIONS,
+};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::guest::PAGE;
 use crate::host::Backend;
 use crate::mmio;
+use crate::stamps::{self, Phase};
 use papr_gsb::{GsidSet, GuestStateId};
 use papr_hcall::{L1RealAddr, RealMemory};
 use papr_mmu_radix::{GuestRealAddr, TableAlloc};
-use papr_vcpu_state::sets;
+use papr_vcpu_state::{sets, StateError};
 
-/// What the L1 writes over the run output before each run (see `Vcpu::poison_output`).
-static OUTPUT_POISON: [u8; PAGE as usize] = [0xFF; PAGE as usize];
+/// The poison byte the L1 writes over the run output before each run (see
+/// `Vcpu::poison_output`).
+const POISON: u8 = 0xFF;
+
+/// The poison of the first read, ready to copy (nothing to fill on the stack per run).
+static FIRST_POISON: [u8; OUTPUT_FIRST_READ] = [POISON; OUTPUT_FIRST_READ];
 
 impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
     fn expiry(&self, now: u64) -> Result<u64, Error> {
@@ -74,9 +81,11 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
     /// [`Error::IncompleteExit`].
     pub fn run(&mut self) -> Result<Exit, Error> {
         let host = self.guest.host;
+        stamps::mark(Phase::Loop);
         if self.dec_fix.is_some() {
             self.dec_expiry()?;
         }
+        stamps::mark(Phase::Dec);
         let start = host.clock.now();
         let expiry = self.expiry(start)?;
         if !self.keeps_hdec_expiry(start, expiry) {
@@ -88,17 +97,24 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
             let mut src = Scratch::<P>::new(&host.hv, gid, vid, self.input);
             self.state.flush_guest_wide(&mut src)?;
         }
-        let n = self.state.flush(&mut self.input_buf)?;
-        let written = host
-            .mem
-            .write(self.input, self.input_buf.get(..n).unwrap_or(&[]))
-            .map_err(Error::from)
-            .and_then(|()| self.poison_output());
+        let mut input = [0u8; INPUT_FIRST];
+        let written = match self.state.flush(&mut input) {
+            Ok(_) => {
+                stamps::mark(Phase::Flush);
+                // The whole stack buffer (its tail past the flushed elements is zero, and
+                // the L0 reads only the elements counted): a copy of constant length.
+                host.mem.write(self.input, &input).map_err(Error::from)
+            }
+            Err(StateError::InputTooSmall { .. }) => self.write_large_input(),
+            Err(e) => Err(e.into()),
+        }
+        .and_then(|()| self.poison_output());
         if let Err(e) = written {
             self.state.run_failed();
             return Err(e);
         }
-        let trap = match host.hv.run_vcpu(gid, vid) {
+        stamps::mark(Phase::Write);
+        let trap = match host.hv.run_vcpu_ticket(&self.ticket) {
             Ok(t) => t,
             Err(e) => {
                 self.state.run_failed();
@@ -110,6 +126,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
             self.state
                 .invalidate(GsidSet::EMPTY.with(GuestStateId::DEC_EXPIRY_TB));
         }
+        stamps::mark(Phase::AfterSc);
         if let Err(e) = self.take_output() {
             // The run happened: what the L1 held before it is stale, its dirty state is not.
             let stale = self
@@ -122,6 +139,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
             self.state.run_failed();
             return Err(e);
         }
+        stamps::mark(Phase::Output);
         let guest = self.guest;
         let exit = Exit::decode(trap, &self.state, |gpa| guest.is_ram(gpa))?;
         let exit = match exit {
@@ -134,44 +152,88 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
             }
             other => other,
         };
+        stamps::mark(Phase::Decode);
         if self.stats.is_enabled() {
             let end = host.clock.now();
             self.stats.record(exit.kind(), end.saturating_sub(start), 0);
         }
+        stamps::mark(Phase::Stats);
         Ok(exit)
     }
 
     /// Reads the output buffer (a short first read, the whole buffer if needed) and applies
     /// it. After a whole-buffer read, the part past the first read is poisoned again, so
     /// that what the next exits read there is theirs or poison, never this exit's.
+    #[inline(always)]
     fn take_output(&mut self) -> Result<(), Error> {
         let mem = &self.guest.host.mem;
         let first = OUTPUT_FIRST_READ.min(self.out_size);
-        let head = self.output_buf.get_mut(..first).unwrap_or(&mut []);
-        mem.read(self.output, head)?;
+        let mut buf = [0u8; OUTPUT_FIRST_READ];
+        let head = if first == OUTPUT_FIRST_READ {
+            // A constant length: the copy is inlined.
+            mem.read(self.output, &mut buf)?;
+            &buf[..]
+        } else {
+            let head = buf.get_mut(..first).unwrap_or(&mut []);
+            mem.read(self.output, head)?;
+            head
+        };
         match self.state.apply_exit(head) {
             Ok(_) => Ok(()),
-            Err(_) if first < self.out_size => {
-                let all = self.output_buf.get_mut(..self.out_size).unwrap_or(&mut []);
-                mem.read(self.output, all)?;
-                let applied = self.state.apply_exit(all);
-                let rest = OUTPUT_POISON.get(first..self.out_size).unwrap_or(&[]);
-                mem.write(L1RealAddr(self.output.0.saturating_add(first as u64)), rest)?;
-                applied?;
-                Ok(())
-            }
+            Err(_) if first < self.out_size => self.take_whole_output(first),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// The whole output buffer read and applied (an output longer than the first read, or
+    /// a bad one), and the part past the first read poisoned again.
+    #[cold]
+    #[inline(never)]
+    fn take_whole_output(&mut self, first: usize) -> Result<(), Error> {
+        let mem = &self.guest.host.mem;
+        let mut buf = [0u8; PAGE as usize];
+        let all = buf.get_mut(..self.out_size).unwrap_or(&mut []);
+        mem.read(self.output, all)?;
+        let applied = self.state.apply_exit(all);
+        // The poison in pieces of the first read's size (no page-size array of it).
+        let mut at = first;
+        while at < self.out_size {
+            let n = (self.out_size - at).min(FIRST_POISON.len());
+            let piece = FIRST_POISON.get(..n).unwrap_or(&[]);
+            mem.write(L1RealAddr(self.output.0.saturating_add(at as u64)), piece)?;
+            at += n;
+        }
+        applied?;
+        Ok(())
+    }
+
+    /// A flush too large for the run's stack buffer, through a page-sized one.
+    #[cold]
+    #[inline(never)]
+    fn write_large_input(&mut self) -> Result<(), Error> {
+        let mut input = [0u8; INPUT_BYTES];
+        let n = self.state.flush(&mut input)?;
+        let mem = &self.guest.host.mem;
+        Ok(mem.write(self.input, input.get(..n).unwrap_or(&[]))?)
     }
 
     /// Poisons the part of the output buffer the next exit is read from (the first read):
     /// the L0 writes the count and elements fresh on every exit, so a header or element it
     /// did not write reads as the poison (count 0xFFFFFFFF, id 0xFFFF), an error, and never
     /// as an earlier exit's registers or the page's zeroed tail.
+    #[inline(always)]
     fn poison_output(&self) -> Result<(), Error> {
-        let first = OUTPUT_FIRST_READ.min(self.out_size);
-        let poison = OUTPUT_POISON.get(..first).unwrap_or(&[]);
-        Ok(self.guest.host.mem.write(self.output, poison)?)
+        let mem = &self.guest.host.mem;
+        if self.out_size >= OUTPUT_FIRST_READ {
+            // Two halves of a constant length: fills short enough to be inlined (one
+            // 128-byte fill is a call to `memset`).
+            let (lo, hi) = FIRST_POISON.split_at(OUTPUT_FIRST_READ / 2);
+            mem.write(self.output, lo)?;
+            let upper = L1RealAddr(self.output.0.wrapping_add(lo.len() as u64));
+            return Ok(mem.write(upper, hi)?);
+        }
+        let poison = FIRST_POISON.get(..self.out_size).unwrap_or(&[]);
+        Ok(mem.write(self.output, poison)?)
     }
 
     /// Fetches and decodes the instruction of an MMIO exit ([`mmio::begin`] with

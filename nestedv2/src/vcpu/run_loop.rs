@@ -93,6 +93,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
     /// # Errors
     /// The first error of a run, a page fault fix-up or a completion; [`Error::LoopLimit`],
     /// [`Error::RepeatedFault`].
+    #[inline(never)]
     pub fn run_loop<E: ExitHandler + ?Sized>(&mut self, handler: &mut E) -> Result<Exit, Error> {
         let mut in_a_row = 0u64;
         let mut repeat = Repeat::default();

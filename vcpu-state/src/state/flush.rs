@@ -25,6 +25,7 @@ impl VcpuState {
     /// assert!(s.dirty().is_empty());
     /// # Ok::<(), papr_vcpu_state::StateError>(())
     /// ```
+    #[inline(always)]
     pub fn flush(&mut self, input: &mut [u8]) -> Result<usize, StateError> {
         let set = self.dirty.intersection(THREAD_REGS);
         if set.is_empty() {
@@ -54,24 +55,34 @@ impl VcpuState {
         // tests parse every flushed buffer back with `papr_gsb::Gsb::parse`.
         let mut at = HEADER_SIZE;
         let mut count = 0u32;
-        for id in &set {
-            // One id→index lookup per element: the size from the per-index table.
-            let index = id.index().unwrap_or(GSID_COUNT);
-            let size = usize::from(crate::output::size_at(index));
-            let bytes = self.values.get(index).copied().unwrap_or(0).to_be_bytes();
-            let value = bytes.get(16 - size.min(16)..).unwrap_or(&[]);
-            let end = at + ELEMENT_HEADER_SIZE + value.len();
-            if let Some(dst) = input.get_mut(at..end) {
-                let (hdr, val) = dst.split_at_mut(ELEMENT_HEADER_SIZE);
-                hdr.copy_from_slice(&[
-                    (id.0 >> 8) as u8,
-                    id.0 as u8,
-                    (value.len() >> 8) as u8,
-                    value.len() as u8,
-                ]);
-                val.copy_from_slice(value);
+        for index in set.indices() {
+            // The header (id, size) from the per-index table: no id lookup.
+            let header = crate::output::header_at(index);
+            let size = header & 0xFFFF;
+            let value = self.values.get(index).copied().unwrap_or(0);
+            let dst = input.get_mut(at..).unwrap_or(&mut []);
+            // One fixed-size store per width (no copy routine, one bounds check).
+            match size {
+                8 => {
+                    if let Some((h, v)) = dst.first_chunk_mut::<12>().map(|e| e.split_at_mut(4)) {
+                        h.copy_from_slice(&header.to_be_bytes());
+                        v.copy_from_slice(&(value as u64).to_be_bytes());
+                    }
+                }
+                4 => {
+                    if let Some((h, v)) = dst.first_chunk_mut::<8>().map(|e| e.split_at_mut(4)) {
+                        h.copy_from_slice(&header.to_be_bytes());
+                        v.copy_from_slice(&(value as u32).to_be_bytes());
+                    }
+                }
+                _ => {
+                    if let Some((h, v)) = dst.first_chunk_mut::<20>().map(|e| e.split_at_mut(4)) {
+                        h.copy_from_slice(&header.to_be_bytes());
+                        v.copy_from_slice(&value.to_be_bytes());
+                    }
+                }
             }
-            at = end;
+            at += ELEMENT_HEADER_SIZE + size as usize;
             count += 1;
         }
         if let Some(hdr) = input.first_chunk_mut::<HEADER_SIZE>() {

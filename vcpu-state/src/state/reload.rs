@@ -32,6 +32,10 @@ impl VcpuState {
             return Err(StateError::NotCached { id });
         }
         let missing = ids.difference(self.valid);
+        if missing.is_empty() {
+            // All valid (an exit handler's usual case): no request buffer, no hcall.
+            return Ok(());
+        }
         let thread = missing.intersection(THREAD_REGS);
         let guest = missing.intersection(GUEST_REGS);
         // A buffer as small as the request (an exit handler's few registers, or a group).
@@ -40,6 +44,43 @@ impl VcpuState {
         } else {
             self.load_scopes::<MAX_REQUEST, S>(thread, guest, src)
         }
+    }
+
+    /// Takes in `value` for `id`, read from the L0 by the caller's own checked
+    /// `H_GUEST_GET_STATE` (e.g. `NestedHv::get_regs` on the exit path), as
+    /// [`load`](Self::load) would store it: an invalid `id` becomes valid with `value`; a
+    /// valid one (perhaps dirty: set by the L1, not yet sent) is kept. Returns whether it
+    /// was stored.
+    ///
+    /// ```
+    /// use papr_gsb::GuestStateId;
+    /// use papr_vcpu_state::{StateError, VcpuState};
+    /// let mut s = VcpuState::new();
+    /// assert!(s.fill(GuestStateId::MSR, 1 << 63)?);
+    /// assert!(!s.fill(GuestStateId::MSR, 0)?); // valid already: kept
+    /// assert_eq!(s.cached(GuestStateId::MSR), Some(1 << 63));
+    /// assert!(!s.is_dirty(GuestStateId::MSR));
+    /// assert!(matches!(s.fill(GuestStateId::CR, 1 << 32), Err(StateError::ValueTooWide { .. })));
+    /// assert!(matches!(s.fill(GuestStateId::RUN_INPUT, 0), Err(StateError::NotCached { .. })));
+    /// # Ok::<(), StateError>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`StateError::NotCached`], [`StateError::ValueTooWide`]; the cache is then unchanged.
+    #[inline]
+    pub fn fill(&mut self, id: GuestStateId, value: u128) -> Result<bool, StateError> {
+        if !CACHED.contains(id) {
+            return Err(StateError::NotCached { id });
+        }
+        if value > max_value(id) {
+            return Err(StateError::ValueTooWide { id, value });
+        }
+        if self.valid.contains(id) {
+            return Ok(false);
+        }
+        self.store(id, value);
+        self.valid.insert(id);
+        Ok(true)
     }
 
     /// [`load`](Self::load) of the missing `thread` and `guest` ids, the thread-wide request
