@@ -7,9 +7,14 @@
 //! Words `vmm.*` of the command line are the VMM's options (`vmm.ram=<MiB>`, default 256); the
 //! VMM strips them and passes the rest to the L2.
 //!
-//! Each round boots the L2 nested with 1 vCPU and direct (1 CPU), and with `--smp N` also nested with
-//! N vCPUs on an L1 with as many CPUs (`-smp`, `vmm.cpus`; opt-in); the tables compare
-//! nested with direct, and the N-vCPU with the 1-vCPU nested boot.
+//! Each round boots the L2 nested with 1 vCPU, direct (1 CPU), and nested with N vCPUs
+//! (`--smp N`, default 2; `--smp 1`: none) on an L1 with as many CPUs (`-smp`,
+//! `vmm.cpus`), where the VMM runs vCPU k on L1 CPU k; the tables compare nested with
+//! direct, and the N-vCPU with the 1-vCPU nested boot. An N-vCPU boot must also show its
+//! vCPUs running in parallel ([`figures::parallel_check`]: exits and time inside RUN for
+//! every vCPU, RUN time overlapping across L1 CPUs), and its median time to `/init` must
+//! not be clearly worse than the 1-vCPU boots' of the same run
+//! ([`figures::SMP_WORSE_LIMIT`]).
 //!
 //! A boot succeeds when QEMU exits 0 after `/init` printed `papr-init: RESULT ok` (with
 //! `--shell`: after `papr-init: start`) and, with the generated initramfs, its `nproc` line
@@ -32,6 +37,8 @@ use std::time::Duration;
 const TIMEOUT: Duration = Duration::from_secs(300);
 /// Nested and direct boots per `cargo xtask run`, alternating; the figures are medians.
 const ROUNDS: usize = 3;
+/// vCPUs of the SMP boot of each round (on an L1 with as many CPUs).
+const SMP: u32 = 2;
 /// The L2 command line unless `--append` gives one (spec §4: `quiet` saves 5k exits).
 const DEFAULT_APPEND: &str = "console=hvc0 quiet";
 /// The VMM's default L2 RAM (`vmm.ram`), MiB.
@@ -49,7 +56,8 @@ const NESTED_KERNEL_ADDR: &str = "kernel-addr=0x10000000";
 const NESTED_MEMORY: &str = "2G";
 
 const USAGE: &str = "usage: cargo xtask run [--shell] [--kernel VMLINUX] [--initrd CPIO] \
-                     [--append \"CMDLINE\"] [--timeout SECS] [--direct-only] [--smp N]
+                     [--append \"CMDLINE\"] [--timeout SECS] [--direct-only] [--nested-only] \
+                     [--smp N] [--rounds N]
        cargo xtask run checks [--timeout SECS]";
 
 /// The options of `cargo xtask run` (the Linux boot).
@@ -67,9 +75,13 @@ pub struct Options {
     pub timeout: Option<Duration>,
     /// Skip the nested boot: only the direct one (no VMM needed).
     pub direct_only: bool,
+    /// Skip the direct boots (`--nested-only`): the nested ones only.
+    pub nested_only: bool,
     /// vCPUs of an extra nested boot per round on an L1 with as many CPUs (`--smp N`,
-    /// N >= 2; 1 = none). Opt-in while the SMP VMM still hangs now and then (issue 20).
+    /// default 2; 1 = none).
     pub smp: u32,
+    /// Rounds of boots (`--rounds N`, default 3); the figures are medians.
+    pub rounds: usize,
 }
 
 impl Default for Options {
@@ -81,7 +93,9 @@ impl Default for Options {
             append: DEFAULT_APPEND.into(),
             timeout: Some(TIMEOUT),
             direct_only: false,
-            smp: 1,
+            nested_only: false,
+            smp: SMP,
+            rounds: ROUNDS,
         }
     }
 }
@@ -125,6 +139,15 @@ pub fn parse(args: &[String]) -> Result<Request, String> {
         match a.as_str() {
             "--shell" => o.shell = true,
             "--direct-only" => o.direct_only = true,
+            "--nested-only" => o.nested_only = true,
+            "--rounds" => {
+                let v = value(a)?;
+                o.rounds = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=100).contains(n))
+                    .ok_or(format!("--rounds wants 1 to 100, got {v:?}"))?;
+            }
             "--smp" => {
                 let v = value(a)?;
                 o.smp = v
@@ -145,6 +168,11 @@ pub fn parse(args: &[String]) -> Result<Request, String> {
             }
             other => return Err(format!("unknown argument {other:?}\n{USAGE}")),
         }
+    }
+    if o.direct_only && o.nested_only {
+        return Err(format!(
+            "--direct-only and --nested-only exclude each other\n{USAGE}"
+        ));
     }
     o.timeout = match (timeout, o.shell) {
         (Some(t), _) => Some(t),
@@ -409,7 +437,7 @@ pub fn boot_linux(o: &Options) -> Result<String, String> {
     // Side by side: the nested and the direct boot alternate, ROUNDS times each, and the
     // table shows medians (one TCG machine's timing varies by tens of percent between runs).
     // The interactive shell is booted once and not timed against a direct boot.
-    let rounds = if o.shell { 1 } else { ROUNDS };
+    let rounds = if o.shell { 1 } else { o.rounds };
     for round in 1..=rounds {
         if rounds > 1 {
             println!("\n==== round {round} of {rounds} ====");
@@ -424,7 +452,7 @@ pub fn boot_linux(o: &Options) -> Result<String, String> {
                 failures.push(e);
             }
         }
-        if !o.shell || o.direct_only {
+        if (!o.shell || o.direct_only) && !o.nested_only {
             let b = direct_boot(o, &inp, ram)?;
             direct_runs.push(Figures::of(&b));
             if let Err(e) = judged_boot("direct", &b, o, 1, &want) {
@@ -438,7 +466,13 @@ pub fn boot_linux(o: &Options) -> Result<String, String> {
                 smp_stats = figures::vmm_stats(&b.console);
             }
             let name = format!("nested {smp_n} vCPUs");
-            if let Err(e) = judged_boot(&name, &b, o, o.smp, &want) {
+            let judged = judged_boot(&name, &b, o, o.smp, &want).and_then(|()| {
+                let seen = figures::parallel_check(&b.console, smp_n)
+                    .map_err(|e| format!("{name}: {e}"))?;
+                println!("{name}: {seen}");
+                Ok(())
+            });
+            if let Err(e) = judged {
                 failures.push(e);
             }
         }
@@ -475,6 +509,12 @@ pub fn boot_linux(o: &Options) -> Result<String, String> {
             figures::spread(&nested_runs),
             figures::spread(&smp_runs)
         );
+        if failures.is_empty() {
+            match figures::smp_time_check(nested_fig.as_ref(), smp_fig.as_ref(), smp_n) {
+                Ok(seen) => println!("{seen}"),
+                Err(e) => failures.push(e),
+            }
+        }
     }
     if failures.is_empty() {
         let boots = match (nested_fig, direct_fig) {
@@ -515,7 +555,7 @@ pub fn run(args: &[String]) -> Result<(), String> {
 pub fn test_steps(r: &mut Report) -> bool {
     let vmm = bios::lint_steps(r, VMM.example, &[&[]]);
     let baremetal = bios::lint_steps(r, "baremetal", &[&[]]);
-    let boot = r.step("linux L2 boot (nested + direct)", || {
+    let boot = r.step("linux L2 boot (nested 1 and 2 vCPUs + direct)", || {
         bios::require(VMM.example)?;
         boot_linux(&Options::default())
     });
@@ -591,9 +631,14 @@ mod tests {
     }
 
     #[test]
-    fn smp_boot_is_opt_in() {
-        assert_eq!(linux(&[]).smp, 1);
-        assert_eq!(linux(&["--smp", "2"]).smp, 2);
+    fn smp_boot_by_default_and_rounds() {
+        assert_eq!(linux(&[]).smp, 2);
+        assert_eq!(linux(&["--smp", "1"]).smp, 1);
+        assert_eq!(linux(&[]).rounds, 3);
+        assert_eq!(linux(&["--rounds", "10", "--nested-only"]).rounds, 10);
+        assert!(linux(&["--nested-only"]).nested_only);
+        assert!(parse(&args(&["--rounds", "0"])).is_err());
+        assert!(parse(&args(&["--direct-only", "--nested-only"])).is_err());
         for bad in ["0", "9", "two"] {
             let e = parse(&args(&["--smp", bad])).unwrap_err();
             assert!(e.contains("--smp wants 1 to 8"), "{e}");

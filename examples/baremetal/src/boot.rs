@@ -11,8 +11,12 @@
 //!
 //! Every vector the L1 can take branches to one handler that prints the vector, SRR0, SRR1,
 //! DAR and DSISR and terminates the machine with a failure status
-//! ([`rtas::terminate`](crate::rtas::terminate)). External and decrementer interrupts never
-//! come while MSR\[EE\] stays 0, which nothing here changes.
+//! ([`rtas::terminate`](crate::rtas::terminate)) — but the external (0x500) and decrementer
+//! (0x900) ones. Those come only while MSR\[EE\] = 1, which is only the case right after
+//! the L1's own `H_CEDE` ([`cede`]: the L0 sets EE and wakes the CPU by one of them): they
+//! return at once with EE = 0 and leave the interrupt pending for the code after the cede
+//! (an IPI is acknowledged with `H_XIRR`/`H_EOI`, a decrementer re-armed before the next
+//! cede).
 //!
 //! Per-CPU state: the vectors are shared by every CPU; their common code takes its stack
 //! from SPRG1, which each CPU sets at entry to the top of its own interrupt stack (the boot
@@ -66,16 +70,30 @@ _start:
     li %r3, \addr
     b __exception_entry
     .endm
+
+    # External (0x500) and decrementer (0x900) interrupts come only while MSR[EE] = 1,
+    # which is only ever the case right after an L1 `H_CEDE` (see `cede`): return to the
+    # interrupted code with EE = 0 in SRR1 (it is set: the interrupt was taken), the
+    # interrupt left pending for the code to deal with. r3 is kept in SPRG2.
+    .macro VECTOR_MASK addr
+    .org \addr
+    mtspr 274, %r3
+    mfsrr1 %r3
+    xori %r3, %r3, 0x8000
+    mtsrr1 %r3
+    mfspr %r3, 274
+    rfid
+    .endm
     VECTOR 0x200
     VECTOR 0x300
     VECTOR 0x380
     VECTOR 0x400
     VECTOR 0x480
-    VECTOR 0x500
+    VECTOR_MASK 0x500
     VECTOR 0x600
     VECTOR 0x700
     VECTOR 0x800
-    VECTOR 0x900
+    VECTOR_MASK 0x900
     VECTOR 0xa00
     VECTOR 0xb00
     VECTOR 0xc00
@@ -191,6 +209,38 @@ extern "C" fn l1_exception(vector: u64, srr0: u64, srr1: u64, dar: u64, dsisr: u
         crate::smp::pir()
     );
     crate::rtas::terminate("unexpected interrupt")
+}
+
+/// `H_CEDE` opcode.
+const H_CEDE: u64 = 0xE0;
+
+/// Idles this L1 CPU in the L0 (`H_CEDE`) until an external interrupt (an IPI through the
+/// L0's XICS) arrives or `ticks` timebase ticks pass (its decrementer, at most 2³¹ − 1);
+/// returns the hcall's status. Under QEMU TCG the CPU's host thread sleeps meanwhile,
+/// where a polling CPU keeps one busy.
+///
+/// The L0 sets MSR\[EE\] for the cede; the interrupt that ends it is taken by the vector
+/// stubs above, which return with EE = 0 and leave it pending: the caller acknowledges an
+/// IPI (else the next cede returns at once) and calls `cede` again with a fresh
+/// decrementer. EE is 0 again when `cede` returns, however it ended.
+pub fn cede(ticks: u64) -> i64 {
+    let dec = ticks.clamp(1, 0x7FFF_FFFF);
+    // SAFETY: `mtdec` only sets this CPU's decrementer, which nothing else here uses (its
+    // interrupt needs MSR[EE] = 1, and the vector stub masks it).
+    unsafe { core::arch::asm!("mtdec {0}", in(reg) dec, options(nomem, nostack, preserves_flags)) };
+    // SAFETY: `H_CEDE` passes the L0 no address.
+    let rc = papr_hcall::Hcall::hcall(&unsafe { Sc1::new() }, H_CEDE, [0; 9]).rc;
+    // SAFETY: `mtmsrd` with L = 1 sets only MSR[EE] and MSR[RI], here to EE = 0 and RI = 1
+    // (as the rest of this code runs); nothing else of the machine state changes.
+    unsafe {
+        core::arch::asm!(
+            "li {t}, 2",
+            "mtmsrd {t}, 1",
+            t = out(reg) _,
+            options(nomem, nostack, preserves_flags)
+        )
+    };
+    rc
 }
 
 /// Reads the timebase (512 MHz on QEMU pseries).

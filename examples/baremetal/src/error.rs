@@ -102,7 +102,8 @@ pub enum Error {
     CpuNotIdle {
         /// The CPU index.
         index: usize,
-        /// Its state: 0 offline, 1 starting, 2 idle, 3 job posted, 4 running a job, 5 done.
+        /// Its state: 0 offline, 1 starting, 2 idle, 3 job being posted, 4 job posted, 5
+        /// running a job, 6 asked to stop.
         state: u32,
     },
     /// The CPU did not take a job within the time given; the job was withdrawn unrun.
@@ -112,6 +113,13 @@ pub enum Error {
         index: usize,
         /// How long the caller waited.
         waited_us: u64,
+    },
+    /// A job's CPU reported it done without a result (cannot happen unless the job was
+    /// withdrawn).
+    #[error("CPU index {index} ended its job without a result")]
+    JobWithoutResult {
+        /// The CPU index.
+        index: usize,
     },
     /// No heap for a secondary CPU's stacks.
     #[error("no heap for {bytes:#x} bytes of CPU stacks")]

@@ -12,8 +12,12 @@
 //!   (the vectors are shared; their common code takes its stack from SPRG1, which the boot CPU
 //!   sets too), sets the TOC and calls the run loop with its index. [`start`] returns when
 //!   the thread reports itself idle in its loop.
-//! * **Jobs** ([`run_on`]): the caller posts a closure in CPU k's mailbox and spins until
-//!   the CPU has run it; the result comes back by value. One job at a time per CPU.
+//! * **Jobs** ([`spawn`], [`scope`], [`run_on`]): the caller posts a closure in CPU k's
+//!   mailbox and goes on; the CPU takes it, runs it, and is idle again when it returns.
+//!   [`Join::join`] waits for the result. One job at a time per CPU: a long-running job
+//!   (a VMM's per-CPU vCPU loop) keeps its CPU for as long as it runs. [`spawn`] takes
+//!   `'static` closures; [`scope`] lets jobs borrow from the caller and waits for all of
+//!   them before it returns; [`run_on`] is a one-job scope that waits for the result.
 //! * **Stop** ([`stop`]): the CPU leaves its loop through RTAS `stop-self`; [`start`] can
 //!   start it again (its stacks are kept).
 //!
@@ -24,7 +28,10 @@
 //! `H_GUEST_RUN_VCPU` or waiting for the next vCPU to run, so a mailbox it polls between jobs
 //! costs nothing the CPU had other use for, needs no interrupt state, and hands a job over
 //! in the time of one cache-line transfer. The cost is a host thread kept busy while a
-//! secondary idles (QEMU TCG: one host CPU per spinning vCPU): [`stop`] idle CPUs.
+//! secondary idles (QEMU TCG: one host CPU per spinning vCPU): [`stop`] idle CPUs. (A
+//! VMM whose job runs an L2 vCPU still needs to end that CPU's `H_GUEST_RUN_VCPU` from
+//! another CPU: that is an L1 IPI the VMM sends and acknowledges itself, with MSR\[EE\]
+//! still 0 — the L0 ends the run with an external exit; see `examples/pseries-vmm`.)
 //!
 //! ```ignore
 //! // Builds for powerpc64 only (bare metal), so not as a host doc test.
@@ -33,6 +40,13 @@
 //! let words = [1u64, 2, 3];
 //! let (sum, pir) = smp::run_on(&info, 1, 1_000_000, || (words.iter().sum::<u64>(), smp::pir()))?;
 //! assert_eq!((sum, pir), (6, started.id));
+//! // Both CPUs at once: CPU 1 sums while CPU 0 does too.
+//! let (a, b) = smp::scope(|s| -> Result<_, papr_baremetal::Error> {
+//!     let j = s.spawn(&info, 1, || words.iter().sum::<u64>())?;
+//!     let mine = words.iter().product::<u64>();
+//!     Ok((j.join()?, mine))
+//! })?;
+//! assert_eq!((a, b), (6, 6));
 //! smp::stop(&info, 1, 1_000_000)?; // RTAS stop-self on CPU 1
 //! ```
 //!
@@ -47,6 +61,9 @@ use alloc::alloc::{alloc, Layout};
 use core::cell::UnsafeCell;
 use core::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use spinning_top::Spinlock;
+
+mod jobs;
+pub use jobs::{run_on, scope, spawn, Join, Scope};
 
 /// Bytes of each secondary CPU's stack.
 pub const STACK_BYTES: usize = 64 << 10;
@@ -63,12 +80,10 @@ const IDLE: u32 = 2;
 const POSTING: u32 = 3;
 /// A job waits in the mailbox.
 const POSTED: u32 = 4;
-/// The CPU took the job and runs it.
+/// The CPU took the job and runs it (back to [`IDLE`] when it returns).
 const RUNNING: u32 = 5;
-/// The job ran; its result waits for the caller.
-const DONE: u32 = 6;
 /// The CPU is asked to stop.
-const STOP: u32 = 7;
+const STOP: u32 = 6;
 
 /// What the secondary entry reads in r3 (its layout is the asm's: do not reorder).
 #[repr(C)]
@@ -81,16 +96,12 @@ struct StartBlock {
     index: u64,
 }
 
-/// A posted job: a monomorphised caller of the closure, and the caller's job cell.
+/// A posted job: its sequence number (for [`jobs`]' withdrawal) and the closure, which
+/// stores its own result ([`jobs`] erases the scope's lifetime; see there).
 struct Posted {
-    call: unsafe fn(*mut ()),
-    data: *mut (),
+    seq: u64,
+    call: alloc::boxed::Box<dyn FnOnce() + Send + 'static>,
 }
-
-// SAFETY: the pointer is the caller's job cell, which `run_on` keeps alive and untouched
-// until the CPU has finished with it (or the job was withdrawn unrun); the closure and its
-// result are `Send`.
-unsafe impl Send for Posted {}
 
 /// One CPU's mailbox and start state.
 struct Slot {
@@ -101,6 +112,7 @@ struct Slot {
     pir: AtomicU32,
     /// Timebase when the CPU entered its loop.
     online_tb: AtomicU64,
+    /// The mailbox. [`POSTED`] is entered and left only with this lock held.
     job: Spinlock<Option<Posted>>,
     block: UnsafeCell<StartBlock>,
 }
@@ -272,80 +284,6 @@ fn stack(bytes: usize) -> Result<u64, Error> {
     Ok(p as u64 + bytes as u64)
 }
 
-/// A job in the caller's frame: the closure until the CPU takes it, then its result.
-struct Job<F, R> {
-    f: Option<F>,
-    r: Option<R>,
-}
-
-/// Runs the closure of the [`Job`] at `data` and stores its result there.
-///
-/// # Safety
-/// `data` points to a live `Job<F, R>` that nothing else touches during the call.
-unsafe fn call_job<F: FnOnce() -> R, R>(data: *mut ()) {
-    // SAFETY: the caller's contract.
-    let job = unsafe { &mut *data.cast::<Job<F, R>>() };
-    if let Some(f) = job.f.take() {
-        job.r = Some(f());
-    }
-}
-
-/// Runs `f` on CPU `index` (started with [`start`]) and returns its result; waits for the
-/// CPU to take the job at most `timeout_us` (timebase at `info.ticks_per_us`), then for as
-/// long as the job runs.
-///
-/// # Errors
-/// [`Error::NoSuchCpu`]; [`Error::CpuNotIdle`] when the CPU is not idle in its loop;
-/// [`Error::JobNotTaken`] when it did not take the job in time (the job was withdrawn, `f`
-/// not run).
-pub fn run_on<F, R>(info: &Info, index: usize, timeout_us: u64, f: F) -> Result<R, Error>
-where
-    F: FnOnce() -> R + Send,
-    R: Send,
-{
-    let (s, _) = slot(info, index)?;
-    if let Err(state) =
-        s.state
-            .compare_exchange(IDLE, POSTING, Ordering::Acquire, Ordering::Acquire)
-    {
-        return Err(Error::CpuNotIdle { index, state });
-    }
-    let mut job = Job {
-        f: Some(f),
-        r: None,
-    };
-    *s.job.lock() = Some(Posted {
-        call: call_job::<F, R>,
-        data: (&raw mut job).cast(),
-    });
-    s.state.store(POSTED, Ordering::Release);
-    let t0 = boot::timebase();
-    let limit = timeout_us.saturating_mul(info.ticks_per_us);
-    loop {
-        match s.state.load(Ordering::Acquire) {
-            DONE => break,
-            POSTED if boot::timebase().wrapping_sub(t0) > limit => {
-                // Withdraw, unless the CPU takes it in the meantime (then wait for it).
-                if s.state
-                    .compare_exchange(POSTED, POSTING, Ordering::Acquire, Ordering::Acquire)
-                    .is_ok()
-                {
-                    *s.job.lock() = None;
-                    s.state.store(IDLE, Ordering::Release);
-                    return Err(Error::JobNotTaken {
-                        index,
-                        waited_us: timeout_us,
-                    });
-                }
-            }
-            _ => core::hint::spin_loop(),
-        }
-    }
-    s.state.store(IDLE, Ordering::Release);
-    // The CPU finished with `job` (DONE, acquired): its result is ours.
-    job.r.ok_or(Error::CpuNotIdle { index, state: DONE })
-}
-
 /// Asks CPU `index` to leave its loop through RTAS `stop-self` and waits up to
 /// `timeout_us` for the L0 to report it stopped (`query-cpu-stopped-state` = 0). Returns
 /// that state.
@@ -395,18 +333,20 @@ extern "C" fn l1_secondary(block: *const StartBlock) -> ! {
     loop {
         match s.state.load(Ordering::Acquire) {
             POSTED => {
-                if s.state
-                    .compare_exchange(POSTED, RUNNING, Ordering::Acquire, Ordering::Acquire)
-                    .is_err()
-                {
-                    continue;
+                // Taken under the mailbox lock, as a withdrawal would be.
+                let taken = {
+                    let mut mailbox = s.job.lock();
+                    if s.state.load(Ordering::Acquire) == POSTED {
+                        s.state.store(RUNNING, Ordering::Release);
+                        mailbox.take()
+                    } else {
+                        None
+                    }
+                };
+                if let Some(p) = taken {
+                    (p.call)();
+                    s.state.store(IDLE, Ordering::Release);
                 }
-                if let Some(p) = s.job.lock().take() {
-                    // SAFETY: `run_on` posted `data` with the `call` made for its type and
-                    // waits, not touching the job, until DONE.
-                    unsafe { (p.call)(p.data) };
-                }
-                s.state.store(DONE, Ordering::Release);
             }
             STOP => {
                 s.state.store(OFFLINE, Ordering::Release);

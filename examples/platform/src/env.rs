@@ -55,9 +55,9 @@ pub trait Environment {
     fn console_read(&mut self, buf: &mut [u8]) -> usize;
 
     /// Idles until the L1 timebase reaches `timebase` or console input arrives, whichever
-    /// comes first: for `H_CEDE` of the one vCPU of a [`Platform`](crate::Platform), or from
-    /// [`Board::idle`](crate::Board::idle) when no vCPU of a board may run (`timebase` = the
-    /// earliest decrementer of a ceded vCPU).
+    /// comes first: for `H_CEDE` of the one vCPU of a [`Platform`](crate::Platform). (A
+    /// [`Board`](crate::Board)'s vCPUs give the L1 CPU back instead, and the VMM waits with
+    /// [`Board::idle`](crate::Board::idle), which does not hold the board's lock.)
     fn idle_until(&mut self, timebase: u64) -> Wake;
 
     /// The L0's wall clock (the VMM forwards to the L1's RTAS), or `None` when it has none.

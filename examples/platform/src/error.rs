@@ -87,6 +87,10 @@ pub enum Error {
     /// The vCPU (or its guest) refused an operation.
     #[error(transparent)]
     Vcpu(#[from] papr_nestedv2::Error),
+    /// The VMM stopped the L2 ([`Board::stop`](crate::Board::stop)): one of its vCPU
+    /// loops failed (its message).
+    #[error("stopped by the VMM: {0}")]
+    Stopped(String),
     /// An exit the platform has no device or emulation for: the run stops with it.
     #[error("unhandled {kind} exit (at {at:#x})")]
     UnhandledExit {

@@ -51,7 +51,7 @@ pub mod rtas;
 mod time;
 pub mod vcpu;
 
-pub use board::{Board, VcpuHandler};
+pub use board::{Board, Idled, VcpuHandler};
 #[cfg(any(test, feature = "mock"))]
 pub use env::MockEnvironment;
 pub use env::{Environment, TimeOfDay, Wake};

@@ -25,7 +25,7 @@ use papr_nestedv2::{
 use papr_platform::hcall::*;
 use papr_platform::rtas::token;
 use papr_platform::{
-    vcpu as defaults, Board, CpuState, Environment, Outcome, PlatformConfig, TimeOfDay, Wake,
+    vcpu as defaults, Board, CpuState, Environment, Idled, Outcome, PlatformConfig, TimeOfDay, Wake,
 };
 use vm_memory::{GuestAddress, GuestMemoryMmap};
 
@@ -250,12 +250,25 @@ fn two_vcpus_start_ipi_cede_and_wake_round_robin() {
 
     // One L1 CPU, round-robin: what the VMM's scheduler does.
     let mut order = Vec::new();
+    let mut idled_at = Vec::new();
     let mut cur = 0u64;
     while board.outcome().is_none() {
         assert!(order.len() < 20, "runs: {order:?}");
         let now = l0.timebase();
         let Some(next) = board.next(cur, now) else {
-            assert_eq!(board.idle(now), Some(Wake::Timer), "nothing to wait for");
+            // The clock moves 1 ms (at 512 MHz) per reading while the board waits.
+            let mut clock = || {
+                l0.advance_timebase(512_000);
+                l0.timebase()
+            };
+            let poll = 512_000;
+            assert_eq!(
+                board.idle(None, poll, &mut clock, &mut |_| false),
+                Idled::Woken,
+                "vCPU 0's decrementer wakes it"
+            );
+            idled_at.push(l0.timebase());
+            assert!(board.runnable(0, now.max(l0.timebase())), "{now}");
             continue;
         };
         cur = next;
@@ -268,10 +281,15 @@ fn two_vcpus_start_ipi_cede_and_wake_round_robin() {
     assert_eq!(board.outcome(), Some(Outcome::PowerOff));
     assert_eq!(order, [0, 1, 0, 1, 0]);
     assert!(l0.would_abort().is_empty(), "{:?}", l0.would_abort());
-    // The one idle slept until vCPU 0's decrementer (4 s at 512 MHz from pseries_defaults).
+    // The one idle waited until vCPU 0's decrementer (4 s at 512 MHz from
+    // pseries_defaults), looking at the board once per clock reading (1 ms) or so.
     let dec0 = t0 + 2_048_000_000;
-    assert_eq!(board.with(|p| p.env().idles.clone()), [dec0]);
-    assert!(l0.timebase() >= dec0);
+    assert_eq!(idled_at.len(), 1);
+    assert!(
+        (dec0..dec0 + 2 * 512_000).contains(&idled_at[0]),
+        "{idled_at:?}"
+    );
+    assert_eq!(board.with(|p| p.stats().idles), 1);
     assert_eq!(board.cpu_state(1), Some(CpuState::Stopped));
 
     let r3s = |s: &[Seen]| s.iter().map(|s| s.r3).collect::<Vec<_>>();
@@ -417,7 +435,12 @@ fn a_spinning_vcpu_gives_way_at_its_hdec() {
         assert!(slices.len() < 20, "slices: {slices:?}");
         let now = l0.timebase();
         let Some(next) = board.next(cur, now) else {
-            assert_eq!(board.idle(now), Some(Wake::Timer));
+            let mut clock = || {
+                l0.advance_timebase(512_000);
+                l0.timebase()
+            };
+            let idled = board.idle(None, 512_000, &mut clock, &mut |_| false);
+            assert_eq!(idled, Idled::Woken);
             continue;
         };
         cur = next;

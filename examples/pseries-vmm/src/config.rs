@@ -6,8 +6,10 @@
 //! | `vmm.ram=<MiB>` | L2 RAM | 256 |
 //! | `vmm.cpus=<n>` | L2 vCPUs, 1..=8 (vCPU 0 boots, the others wait for RTAS `start-cpu`) | 1 |
 //! | `vmm.slice_ms=<ms>` | HDEC slice of a run while no other vCPU waits for the L1 CPU (long slices mean fewer exits, each of which flushes QEMU's TLB) | 100 |
-//! | `vmm.trace_s=<s>` | print a `VMM-TRACE` line per vCPU (state, slices, cedes, longest time off the CPU) every `s` seconds; 0: none | 0 |
+//! | `vmm.trace_s=<s>` | round-robin: print a `VMM-TRACE` line per vCPU (state, slices, cedes, longest time off the CPU) every `s` seconds; a vCPU per L1 CPU: a `VMM-TRACE` line for every wait of a vCPU's CPU longer than 0.5 s (> 0 turns it on); 0: none | 0 |
 //! | `vmm.share_ms=<ms>` | HDEC slice of a run while another vCPU is runnable (round-robin on one L1 CPU: it bounds how long a vCPU spinning for another one, e.g. in `smp_call_function`, keeps the CPU) | 2 |
+//! | `vmm.masked_us=<us>` | a vCPU per L1 CPU: the HDEC slice of a run while an interrupt waits for the L2 to set MSR\[EE\] | 2000 |
+//! | `vmm.spin_us=<us>` | a vCPU per L1 CPU: how long the CPU of a waiting vCPU polls before it cedes to the L0 (a wake-up within it costs no L0 wake-up) | 0 |
 //! | `vmm.kernel=<addr>,<len>` | a raw ELF image in L1 memory (QEMU `-device loader,…,force-raw=on`) to load with the ELF loader instead of the image QEMU's `-kernel` placed | — |
 //! | `vmm.base=<gpa>` | where an `ET_DYN` image goes | 0x400000 |
 
@@ -27,6 +29,11 @@ pub struct Config {
     pub share_ms: u64,
     /// Seconds between `VMM-TRACE` scheduler lines (0: none).
     pub trace_s: u64,
+    /// Microseconds a waiting L1 CPU polls before it cedes.
+    pub spin_us: u64,
+    /// Microseconds of a run while an interrupt waits for the L2's MSR\[EE\] (a vCPU per
+    /// L1 CPU).
+    pub masked_us: u64,
     /// A raw ELF in L1 memory: (L1 real address, length).
     pub raw_kernel: Option<(u64, u64)>,
     /// Load address of an `ET_DYN` image.
@@ -67,6 +74,8 @@ impl Config {
             slice_ms: 100,
             share_ms: 2,
             trace_s: 0,
+            spin_us: 0,
+            masked_us: 2000,
             raw_kernel: None,
             dyn_base: 0x40_0000,
             l2_cmdline: String::new(),
@@ -96,6 +105,14 @@ impl Config {
                 }
                 "trace_s" => {
                     c.trace_s = number(value).filter(|&s| s <= 600).ok_or_else(bad)?;
+                }
+                "masked_us" => {
+                    c.masked_us = number(value)
+                        .filter(|&u| (10..=100_000).contains(&u))
+                        .ok_or_else(bad)?;
+                }
+                "spin_us" => {
+                    c.spin_us = number(value).filter(|&u| u <= 100_000).ok_or_else(bad)?;
                 }
                 "share_ms" => {
                     c.share_ms = number(value)

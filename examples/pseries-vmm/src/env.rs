@@ -119,6 +119,10 @@ impl Environment for BareMetal {
         }
     }
 
+    fn kick(&mut self, vcpu: u64) {
+        crate::l1ipi::kick(vcpu as usize);
+    }
+
     fn time_of_day(&mut self) -> Option<TimeOfDay> {
         let token = self.get_time_token?;
         let mut rets = [0u32; 8];

@@ -3,6 +3,7 @@
 
 use crate::config::Config;
 use crate::env::BareMetal;
+use crate::percpu::{self, LoopConfig, LoopFigures, Overlap};
 use crate::sched::{self, Slices};
 use alloc::format;
 use alloc::string::String;
@@ -190,11 +191,17 @@ pub fn boot(info: &Info, cfg: &Config, l1_fdt: u64, t0: u64) -> Result<End, Stri
     let host = NestedHost::negotiate(hv, TimebaseClock, pages, Capabilities::MODES)
         .map_err(|e| format!("negotiate: {e}"))?
         .with_quirks(Quirks::QEMU);
+    let parallel = cfg.cpus > 1 && info.cpus.len() >= cfg.cpus as usize;
     println!(
-        "  L0: mode {:?}; L2: {} MiB RAM at L1 {L2_RAM_L1:#x}, {} vCPU(s) round-robin on L1 CPU 0 (the L1 has {} CPU(s))",
+        "  L0: mode {:?}; L2: {} MiB RAM at L1 {L2_RAM_L1:#x}, {} vCPU(s) {} (the L1 has {} CPU(s))",
         host.mode(),
         ram >> 20,
         cfg.cpus,
+        if parallel {
+            "each on its own L1 CPU"
+        } else {
+            "round-robin on L1 CPU 0"
+        },
         info.cpus.len()
     );
     // No logical PVR: the L2 sees the host's (raw) PVR, as the device tree says.
@@ -259,8 +266,25 @@ pub fn boot(info: &Info, cfg: &Config, l1_fdt: u64, t0: u64) -> Result<End, Stri
         None => println!("  L0 clock: RTAS get-time-of-day unavailable"),
     }
     println!("  running the L2 (entry GPA {:#x})", k.entry);
+    let overlap = Overlap::default();
     let t_run = boot::timebase();
-    let last = sched::round_robin(&mut vcpus, &board, slices, cfg.trace_s * tpu * 1_000_000);
+    let last = if parallel {
+        let lc = LoopConfig {
+            board: &board,
+            slice: slices.alone,
+            masked_slice: tpu * cfg.masked_us,
+            poll: tpu * 1000,
+            min_cede: tpu * 20,
+            spin: tpu * cfg.spin_us,
+            vcpus: vcpus.len(),
+            overlap: &overlap,
+            trace: cfg.trace_s > 0,
+        };
+        percpu::run_parallel(info, &mut vcpus, &lc).map(Run::Parallel)
+    } else {
+        sched::round_robin(&mut vcpus, &board, slices, cfg.trace_s * tpu * 1_000_000)
+            .map(Run::RoundRobin)
+    };
     let t_end = boot::timebase();
     let end = match (&last, board.outcome()) {
         (Ok(_), Some(Outcome::PowerOff)) => End::PowerOff,
@@ -298,8 +322,10 @@ pub fn boot(info: &Info, cfg: &Config, l1_fdt: u64, t0: u64) -> Result<End, Stri
         map_us,
     };
     board.with(|p| figures(&vcpus, p, &times, ram));
-    if let Ok(s) = &last {
-        sched_figures(&vcpus, s, &times);
+    match &last {
+        Ok(Run::RoundRobin(s)) => sched_figures(&vcpus, s, &times),
+        Ok(Run::Parallel(f)) => percpu::figures(&vcpus, f, &overlap, &times),
+        Err(_) => {}
     }
     drop(vcpus);
     match guest.delete() {
@@ -309,13 +335,26 @@ pub fn boot(info: &Info, cfg: &Config, l1_fdt: u64, t0: u64) -> Result<End, Stri
     Ok(end)
 }
 
+/// How the vCPUs ran, and what was counted.
+enum Run {
+    /// Round-robin on L1 CPU 0.
+    RoundRobin(sched::Figures),
+    /// vCPU k on L1 CPU k.
+    Parallel(Vec<LoopFigures>),
+}
+
 /// The timebase readings and rate of a boot.
-struct Times {
-    tpu: u64,
-    t0: u64,
-    t_run: u64,
-    t_end: u64,
-    map_us: u64,
+pub struct Times {
+    /// Timebase ticks per µs.
+    pub tpu: u64,
+    /// The VMM's start.
+    pub t0: u64,
+    /// The L2's first run.
+    pub t_run: u64,
+    /// The L2's end.
+    pub t_end: u64,
+    /// µs spent mapping the L2's RAM.
+    pub map_us: u64,
 }
 
 /// The `VMM-STAT` lines xtask collects (exit counts summed over the vCPUs).

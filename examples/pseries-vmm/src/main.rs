@@ -10,8 +10,10 @@
 //!    leaves, writes the L2's device tree and RTAS blob above the kernel and initrd.
 //! 3. Creates `vmm.cpus` vCPUs (default 1): vCPU 0 entered kexec-style (r3 = device tree,
 //!    r5 = 0, 64-bit big-endian real mode), the others stopped until the L2's RTAS
-//!    `start-cpu`; runs them round-robin on the boot L1 CPU ([`sched`]) with a
-//!    `papr_platform::Board` as their platform until the L2 powers off, reboots or panics;
+//!    `start-cpu`; with as many L1 CPUs as vCPUs (`-smp`), runs vCPU k on L1 CPU k
+//!    ([`percpu`], kicked out of a run by L1 IPIs, [`l1ipi`]), else round-robin on the boot
+//!    L1 CPU ([`sched`]), with a `papr_platform::Board` as their platform until the L2
+//!    powers off, reboots or panics;
 //!    prints figures (`VMM-STAT` lines, per vCPU too); deletes the guest; powers the L1 off
 //!    (exit 0) after an L2 power-off and terminates it (exit 1) otherwise.
 #![no_std]
@@ -22,7 +24,9 @@ extern crate alloc;
 mod config;
 mod env;
 mod irq;
+mod l1ipi;
 mod l2;
+mod percpu;
 mod sched;
 
 use papr_baremetal::{boot, dt, heap, println, rtas};

@@ -20,16 +20,14 @@
 //! lone vCPU pays few exits. Whether another vCPU waits is asked again after every exit,
 //! so a vCPU that sends an IPI to a ceded one gives way when its slice is over.
 //!
-//! When no vCPU may run, [`Board::idle`] sleeps on the L1 CPU until the earliest
+//! When no vCPU may run, [`Board::idle`] waits on the L1 CPU until the earliest
 //! decrementer of a ceded vCPU, or console input.
 //!
 //! Pending external interrupts (IPIs) are delivered by the VMM before a run ([`irq`]).
 //!
 //! One L1 CPU runs every vCPU: the vCPUs never run at the same time, and the figures show
-//! it (`run_overlap_ms` 0). Running vCPU k on L1 CPU k needs `H_GUEST_RUN_VCPU` from two
-//! L1 CPUs at once (papr-nestedv2 allows it: `Vcpu` is `Send` over a `Sync` backend) and a
-//! way to hand L1 CPU k a job that runs while CPU 0 goes on: `papr_baremetal::smp::run_on`
-//! makes its caller wait until the job has ended, so CPU 0 could not run vCPU 0 meanwhile.
+//! it (`run_overlap_ms` 0). This is the mode of an L1 with fewer CPUs than the L2 has
+//! vCPUs (`-smp 1`, `vmm.cpus=2`); with as many, vCPU k runs on L1 CPU k ([`percpu`](crate::percpu)).
 
 use crate::env::BareMetal;
 use crate::irq::{self, Delivery};
@@ -37,7 +35,7 @@ use crate::l2::L2Vcpu;
 use papr_baremetal::boot;
 use papr_nestedv2::{Exit, ExitKind};
 use papr_platform::hcall::H_IPI;
-use papr_platform::{Board, CpuState};
+use papr_platform::{Board, CpuState, Idled};
 
 /// What the scheduler counted for one vCPU.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -212,10 +210,18 @@ pub fn round_robin(
             }
         }
         let Some(next) = board.next(cur, now) else {
-            if board.idle(now).is_some() {
+            let mut clock = boot::timebase;
+            let mut spin = |_| {
+                core::hint::spin_loop();
+                false
+            };
+            let idled = board.idle(None, slices.ticks_per_ms, &mut clock, &mut spin);
+            if idled == Idled::Woken {
+                let d = boot::timebase().wrapping_sub(now);
                 figs.idles += 1;
-                figs.max_idle_ticks = figs.max_idle_ticks.max(boot::timebase().wrapping_sub(now));
-            } else if board.next(cur, boot::timebase()).is_none() {
+                figs.max_idle_ticks = figs.max_idle_ticks.max(d);
+                board.with(|p| p.env_mut().idle_ticks += d);
+            } else if idled == Idled::Never && board.next(cur, boot::timebase()).is_none() {
                 return Err(format!(
                     "no vCPU of {n} can run and none will wake (states: {:?})",
                     (0..n)
@@ -255,7 +261,7 @@ pub fn round_robin(
         fig.last_end = boot::timebase();
         if let Some(CpuState::Ceded { until: Some(t) }) = board.cpu_state(cur) {
             fig.cedes += 1;
-            fig.max_cede_ticks = fig.max_cede_ticks.max(t.wrapping_sub(fig.last_end));
+            fig.max_cede_ticks = fig.max_cede_ticks.max(t.saturating_sub(fig.last_end));
         }
     }
     Ok(figs)

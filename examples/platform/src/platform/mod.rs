@@ -87,7 +87,8 @@ pub enum Outcome {
 /// Counters of what the platform did besides answering hcalls.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PlatformStats {
-    /// `H_CEDE`s that idled (called [`Environment::idle_until`]).
+    /// `H_CEDE`s that idled (called [`Environment::idle_until`]), and waits of a
+    /// [`Board`](crate::Board) ([`Board::idle`](crate::Board::idle)).
     pub idles: u64,
     /// Loads from addresses no device backs (completed with all ones).
     pub mmio_loads: u64,
@@ -248,6 +249,13 @@ impl<E: Environment> Platform<E> {
         gpa.checked_add(len)
             .is_some_and(|end| end <= self.cfg.ram_bytes)
             && vcpu.is_ram(GuestRealAddr(gpa), len)
+    }
+
+    /// Records `outcome` unless the L2 has one already.
+    pub(crate) fn end(&mut self, outcome: Outcome) {
+        if self.outcome.is_none() {
+            self.outcome = Some(outcome);
+        }
     }
 
     /// Records `outcome` and stops the run.

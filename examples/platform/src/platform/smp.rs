@@ -150,12 +150,19 @@ impl<E: Environment> Platform<E> {
             .min()
     }
 
-    /// Idles until `timebase` or console input (kept for `H_GET_TERM_CHAR`), counted.
-    pub(crate) fn idle_until(&mut self, timebase: u64) -> crate::env::Wake {
+    /// Counts an idle of a [`Board`](crate::Board) (no vCPU, or the one waited for, may
+    /// run).
+    pub(crate) fn note_idle(&mut self) {
         self.stats.idles += 1;
-        let wake = self.env.idle_until(timebase);
-        self.take_wake(wake);
-        wake
+    }
+
+    /// Reads console input without blocking and keeps it for `H_GET_TERM_CHAR` (it wakes
+    /// a ceded vCPU); whether there was any.
+    pub(crate) fn poll_input(&mut self) -> bool {
+        let mut buf = [0u8; 16];
+        let n = self.env.console_read(&mut buf);
+        self.take_input(buf.get(..n.min(buf.len())).unwrap_or(&[]));
+        n > 0
     }
 
     /// Gives the L1 CPU back after an hcall: r3 = H_SUCCESS, then [`Action::Stop`].

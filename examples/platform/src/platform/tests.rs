@@ -145,6 +145,8 @@ pub(super) struct Env {
     pub wake: Option<Wake>,
     pub tod: Option<TimeOfDay>,
     pub kicks: Vec<u64>,
+    /// Set by every kick: a VMM's per-CPU flag, shared with a waiting thread.
+    pub kicked: std::sync::Arc<core::sync::atomic::AtomicBool>,
 }
 
 impl Environment for Env {
@@ -166,6 +168,8 @@ impl Environment for Env {
     }
     fn kick(&mut self, vcpu: u64) {
         self.kicks.push(vcpu);
+        self.kicked
+            .store(true, core::sync::atomic::Ordering::SeqCst);
     }
 }
 

@@ -9,6 +9,7 @@ use super::CpuState;
 use super::{ok, rc, Platform};
 use crate::env::Environment;
 use crate::error::Error;
+use crate::vcpu::DEC_MAX;
 use papr_gsb::{GsidSet, GuestStateId};
 use papr_hcall::ReturnCode;
 use papr_nestedv2::{msr, Action, GuestRealAddr, HcallReturn, VcpuContext};
@@ -162,7 +163,7 @@ impl<E: Environment> Platform<E> {
     ///   decrementer expiry or console input;
     /// * on a [`Board`](crate::Board): the vCPU becomes
     ///   [`CpuState::Ceded`](super::CpuState::Ceded), r3 = H_SUCCESS, and the handler
-    ///   answers [`Action::Stop`] so the VMM runs another vCPU or idles
+    ///   answers [`Action::Stop`] so the VMM runs another vCPU or waits
     ///   ([`Board::idle`](crate::Board::idle)).
     ///
     /// Around the wait the VPA's dispatch counter goes odd then even again (+2), as QEMU's
@@ -179,7 +180,7 @@ impl<E: Environment> Platform<E> {
         let m = vcpu.reg(GuestStateId::MSR)? as u64;
         vcpu.set_reg(GuestStateId::MSR, u128::from(m | msr::EE))?;
         let now = vcpu.now();
-        let future = (expiry.wrapping_sub(now) as i64) > 0;
+        let future = dec_ahead(expiry, now);
         let cpu = self.cpu(id);
         if cpu.prod {
             cpu.prod = false;
@@ -207,4 +208,25 @@ impl<E: Environment> Platform<E> {
         }
         Ok(Action::HcallReturn(ok()))
     }
+}
+
+/// The most a decrementer expiry may lie ahead and still be one: [`DEC_MAX`] ticks (a
+/// 32-bit decrementer; this platform never sets LPCR\[LD\]) plus 1/256 of that for the
+/// error of the L0's and the L1's readings of the timebase.
+const DEC_AHEAD_MAX: u64 = DEC_MAX + (DEC_MAX >> 8);
+
+/// Whether the decrementer expiry `expiry` lies ahead of `now`. An expiry more than
+/// [`DEC_AHEAD_MAX`] ticks ahead is a negative (expired) 32-bit decrementer read as
+/// unsigned — QEMU's `cpu_ppc_load_decr` returns `(uint32_t)decr` with LPCR\[LD\] = 0, so
+/// a DEC of −d comes back as 2³² − d: the vCPU has a decrementer interrupt pending and
+/// must not wait (taken as a deadline it slept ~8 s).
+///
+/// ```text
+/// dec_ahead(now + 1000, now)          -> true
+/// dec_ahead(now, now)                 -> false (expired now)
+/// dec_ahead(now + (1 << 32) - 5, now) -> false (DEC = -5)
+/// ```
+pub(super) fn dec_ahead(expiry: u64, now: u64) -> bool {
+    let ahead = expiry.wrapping_sub(now) as i64;
+    ahead > 0 && ahead as u64 <= DEC_AHEAD_MAX
 }

@@ -6,7 +6,7 @@ use super::rtas::{rtas, success};
 use super::*;
 use crate::hcall::{H_CEDE, H_CONFER, H_CPPR, H_EOI, H_IPI, H_IPOLL, H_PROD, H_XIRR};
 use crate::vcpu::START_MSR;
-use crate::Board;
+use crate::{Board, Idled};
 
 fn cfg(vcpus: u32) -> PlatformConfig {
     let mut c = PlatformConfig::new(RAM, 0xF_0000);
@@ -231,7 +231,7 @@ fn cede_on_a_board_yields_until_dec_ipi_or_prod() {
     assert!(!b.dispatch(&mut v0).unwrap());
     assert_eq!(b.next(1, v0.now), Some(1), "vCPU 1 runs meanwhile");
     // Nothing to idle while vCPU 1 may run.
-    assert_eq!(b.idle(v0.now), None);
+    assert_eq!(idle_any(&b, v0.now), Idled::Runnable);
     // An IPI from vCPU 1 wakes it.
     assert_eq!(hc(&b, &mut v1, H_IPI, &[0, 4]), ret(&[0]));
     assert!(b.runnable(0, v0.now));
@@ -280,26 +280,109 @@ fn idle_sleeps_until_the_earliest_ceded_deadline() {
     v0.dec = v0.now + 500;
     v1.dec = v1.now + 300;
     assert_eq!(hc(&b, &mut v0, H_CEDE, &[]), Action::Stop);
-    assert_eq!(b.idle(v0.now), None, "vCPU 1 still runs");
+    assert_eq!(idle_any(&b, v0.now), Idled::Runnable, "vCPU 1 still runs");
     assert_eq!(hc(&b, &mut v1, H_CEDE, &[]), Action::Stop);
     assert_eq!(b.next(0, v0.now), None);
-    assert_eq!(b.idle(v0.now), Some(Wake::Timer));
-    assert_eq!(b.with(|p| p.env().idles.clone()), [v1.now + 300]);
+    // The clock moves 100 ticks per reading; the board is looked at every 1000 and when
+    // the earliest deadline (vCPU 1's) passes.
+    let mut t = v0.now;
+    let mut clock = || {
+        t += 100;
+        t
+    };
+    assert_eq!(b.idle(None, 1000, &mut clock, &mut |_| false), Idled::Woken);
+    assert!((v1.now + 300..v1.now + 400).contains(&t), "woke at {t}");
+    assert!(
+        b.with(|p| p.env().idles.is_empty()),
+        "no Environment::idle_until"
+    );
     assert_eq!(b.with(|p| p.stats().idles), 1);
     assert_eq!(b.next(0, v1.now + 300), Some(1));
-    // Console input wakes every ceded vCPU (and is kept for H_GET_TERM_CHAR).
-    b.with(|p| p.env_mut().wake = Some(Wake::Input(*b"x\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 1)));
-    assert_eq!(
-        b.idle(v0.now),
-        Some(Wake::Input(*b"x\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 1))
-    );
+    // Console input wakes every ceded vCPU (and is kept for H_GET_TERM_CHAR): read at
+    // the first poll after the wait began.
+    b.with(|p| p.env_mut().input = b"x".to_vec());
+    let mut t = v0.now;
+    let mut clock = || {
+        t += 10;
+        t
+    };
+    assert_eq!(b.idle(None, 100, &mut clock, &mut |_| false), Idled::Woken);
+    assert!(t < v1.now + 300, "input, not the deadline, woke it ({t})");
     assert!(b.runnable(0, v0.now) && b.runnable(1, v0.now));
-    // Every vCPU stopped or waiting for a prod: nothing to wait for.
+    assert_eq!(b.with(|p| p.input.len()), 1, "kept for H_GET_TERM_CHAR");
+    // One vCPU waiting for a prod nobody can send: nothing to wait for.
     let b = Board::new(Env::default(), cfg(1));
     let mut v = fake(0);
     assert_eq!(hc(&b, &mut v, H_CONFER, &[0, 0]), Action::Stop);
-    assert_eq!(b.idle(v.now), None);
-    assert!(b.with(|p| p.env().idles.is_empty()));
+    assert_eq!(idle_any(&b, v.now), Idled::Never);
+    assert_eq!(b.with(|p| p.stats().idles), 0);
+}
+
+/// `Board::idle` for any vCPU, with a clock that stands still and no kicks.
+fn idle_any(b: &Board<Env>, now: u64) -> Idled {
+    b.idle(None, 1000, &mut || now, &mut |_| false)
+}
+
+#[test]
+fn idle_for_one_vcpu_waits_for_its_kick_without_the_lock() {
+    let b = Board::new(Env::default(), cfg(2));
+    assert!(!b.ended());
+    // vCPU 1 is stopped: no deadline, so only a kick (or input) makes its CPU look. The
+    // clock starts vCPU 1 on its 5th reading, as another L1 CPU would: the board is not
+    // locked while vCPU 1's CPU waits.
+    let (mut readings, mut looks) = (0u64, 0u64);
+    let kicked = core::cell::Cell::new(false);
+    let mut clock = || {
+        readings += 1;
+        if readings == 5 {
+            b.with(|p| p.start_cpu(1, 0x2000, 7));
+            kicked.set(true);
+        }
+        readings
+    };
+    let mut take = |_| {
+        looks += 1;
+        kicked.replace(false)
+    };
+    assert_eq!(
+        b.idle(Some(1), u64::MAX / 4, &mut clock, &mut take),
+        Idled::Woken
+    );
+    assert_eq!(readings, 5, "woke at the kick");
+    assert_eq!(
+        b.cpu_state(1),
+        Some(CpuState::Starting {
+            entry: 0x2000,
+            r3: 7
+        })
+    );
+    assert_eq!(b.with(|p| p.env().kicks.clone()), [1]);
+    // vCPU 0 runs: it does not wait.
+    assert_eq!(
+        b.idle(Some(0), 1, &mut || 0, &mut |_| false),
+        Idled::Runnable
+    );
+    // Once the L2 has ended (vCPU 0 powers off through its handler), vCPU 1's CPU,
+    // waiting for its cede to end, returns.
+    let (mut v0, mut v1) = (fake(0), fake(1));
+    b.dispatch(&mut v1).unwrap();
+    v1.dec = v1.now + 1_000_000;
+    assert_eq!(hc(&b, &mut v1, H_CEDE, &[]), Action::Stop);
+    let mut block = Vec::new();
+    for w in [token::POWER_OFF, 2, 1, u32::MAX, u32::MAX, 0xEEEE_EEEE] {
+        block.extend_from_slice(&u32::to_be_bytes(w));
+    }
+    v0.put(0x8000, &block);
+    let exit = Exit::Hcall {
+        nr: crate::hcall::H_RTAS,
+        args: [0x8000, 0, 0, 0, 0, 0, 0, 0, 0],
+    };
+    assert_eq!(b.handler().handle(&exit, &mut v0), Action::Stop);
+    assert!(b.ended());
+    assert_eq!(
+        b.idle(Some(1), 1, &mut || v1.now, &mut |_| false),
+        Idled::Ended
+    );
 }
 
 #[test]
@@ -383,4 +466,54 @@ fn a_failed_entry_set_keeps_the_start_pending() {
             r3: 0x55
         })
     );
+}
+
+#[test]
+fn idle_on_another_thread_loses_no_kick() {
+    use core::sync::atomic::Ordering::SeqCst;
+    use std::time::{Duration, Instant};
+    // vCPU 1's "L1 CPU" is a thread waiting in Board::idle; this thread starts vCPU 1 at
+    // varying moments (RTAS start-cpu, which kicks it). The waiter's board looks happen
+    // only on kicks: every 10 s otherwise, so a lost kick shows as a late wake-up.
+    let poll = Duration::from_secs(10);
+    let mut woken = 0;
+    for round in 0..200u64 {
+        let env = Env::default();
+        let kicked = std::sync::Arc::clone(&env.kicked);
+        let b = Board::new(env, cfg(2));
+        let t0 = Instant::now();
+        let ready = core::sync::atomic::AtomicBool::new(false);
+        let woke = std::thread::scope(|s| {
+            let waiter = s.spawn(|| {
+                let mut clock = || t0.elapsed().as_nanos() as u64;
+                let mut pause = |_| {
+                    std::hint::spin_loop();
+                    kicked.swap(false, SeqCst)
+                };
+                ready.store(true, SeqCst);
+                let idled = b.idle(Some(1), poll.as_nanos() as u64, &mut clock, &mut pause);
+                (idled, t0.elapsed())
+            });
+            // The waiter holds no lock: this thread takes it while it waits, for 0 to
+            // 50 us after the waiter began (the kick lands before, during and after its
+            // first look).
+            while !ready.load(SeqCst) {
+                std::hint::spin_loop();
+            }
+            let t1 = Instant::now();
+            while t1.elapsed() < Duration::from_micros(round % 51) {
+                assert!(!b.runnable(1, 0));
+            }
+            b.with(|p| p.start_cpu(1, 0x2000, round));
+            waiter.join().unwrap()
+        });
+        assert!(
+            matches!(woke.0, Idled::Woken | Idled::Runnable),
+            "round {round}: {woke:?}"
+        );
+        woken += u32::from(woke.0 == Idled::Woken);
+        assert!(woke.1 < poll / 2, "round {round}: woke after {:?}", woke.1);
+        assert_eq!(b.take_start(1), Some((0x2000, round)));
+    }
+    assert!(woken > 20, "only {woken} of 200 rounds waited for the kick");
 }

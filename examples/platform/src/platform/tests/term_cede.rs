@@ -105,6 +105,15 @@ fn cede_sleeps_until_the_decrementer() {
     cede(&mut p, &mut v);
     assert_eq!(p.env().idles.len(), 1);
     assert_eq!(p.stats().idles, 1);
+    // A negative 32-bit DEC that the L0 reported unsigned (2^32 - 5 ticks ahead): expired,
+    // no sleep (it once slept ~8 s on it).
+    v.dec = v.now + (1 << 32) - 5;
+    cede(&mut p, &mut v);
+    assert_eq!(p.env().idles.len(), 1);
+    // The longest real 32-bit DEC still sleeps.
+    v.dec = v.now + crate::vcpu::DEC_MAX;
+    cede(&mut p, &mut v);
+    assert_eq!(p.env().idles.len(), 2);
 }
 
 #[test]
