@@ -36,6 +36,9 @@ pub mod lpcr {
     pub const MER: u64 = 0x800;
     /// Guest translation shootdown enable.
     pub const GTSE: u64 = 0x400;
+    /// Large decrementer: the L2's DEC is as wide as the implementation's (56 bits on
+    /// POWER9/10) instead of 32, and read sign-extended.
+    pub const LD: u64 = 0x2_0000;
     /// What a new vCPU starts with (Linux: DPFD = 4, GTSE; radix and HR are the L0's).
     pub const DEFAULT: u64 = DPFD_4 | GTSE;
 }
@@ -246,9 +249,15 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
 
     /// The L2's decrementer expiry (absolute L1 timebase). Under
     /// [`Quirks::dec_expiry_sign`](crate::Quirks::dec_expiry_sign) the value the L0 saved at
-    /// the last exit is read (with MSR, in one GET) and corrected to `2·t_exit − reported`,
-    /// which then goes back to the L0 in the next run input; otherwise it is the cached
-    /// value, or one GET.
+    /// the last exit is read (with MSR, in one GET) and corrected, which then goes back to
+    /// the L0 in the next run input; otherwise it is the cached value, or one GET.
+    ///
+    /// The correction: QEMU saved `reported = now − DEC` with DEC read *unsigned* when
+    /// LPCR\[LD\] = 0 (`cpu_ppc_load_decr` returns the 32-bit register zero-extended), so
+    /// `t_exit − reported` is the DEC the L2 had, modulo 2³². It is taken as a signed
+    /// 32-bit value (64-bit with [`lpcr::LD`]) and the expiry is `t_exit + DEC`: a
+    /// decrementer that had already expired (negative, its interrupt pending) stays
+    /// expired, instead of moving 2³² ticks (8.4 s at 512 MHz) into the future.
     ///
     /// # Errors
     /// [`Error::State`].
@@ -272,7 +281,14 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
                 v[0]
             }
         };
-        let real = t_exit.wrapping_mul(2).wrapping_sub(reported);
+        let seen = t_exit.wrapping_sub(reported);
+        let dec = if self.lpcr & lpcr::LD == 0 {
+            // The low 32 bits are the register; its sign is bit 31.
+            i64::from((seen & 0xFFFF_FFFF) as u32 as i32)
+        } else {
+            seen as i64
+        };
+        let real = t_exit.wrapping_add_signed(dec);
         self.state.set_dec_expiry_tb(real);
         self.dec_fix = None;
         Ok(real)

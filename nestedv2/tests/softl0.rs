@@ -601,6 +601,12 @@ fn failed_guest_creation_leaves_nothing() {
 /// the L1 to `expiry`; returns what the L0 holds after the last exit and what
 /// `Vcpu::dec_expiry` says.
 fn dec_after_exits(quirks: Quirks) -> (u64, u64, u64, u64) {
+    dec_after_exits_at(quirks, 5_000_000, false)
+}
+
+/// [`dec_after_exits`] with the expiry `ahead` ticks from the start (negative: already
+/// expired) and, with `large`, LPCR\[LD\] set.
+fn dec_after_exits_at(quirks: Quirks, ahead: i64, large: bool) -> (u64, u64, u64, u64) {
     let l0 = SoftL0::new(memory()).with_qemu_dec_sign_bug();
     let host = host(&l0).unwrap().with_quirks(quirks);
     let mut guest = Guest::create(&host, tables()).unwrap();
@@ -620,7 +626,10 @@ fn dec_after_exits(quirks: Quirks) -> (u64, u64, u64, u64) {
         ],
     )
     .unwrap();
-    let expiry = l0.timebase() + 5_000_000;
+    if large {
+        vcpu.set_lpcr(vcpu.lpcr() | papr_nestedv2::lpcr::LD);
+    }
+    let expiry = l0.timebase().wrapping_add_signed(ahead);
     vcpu.state_mut().set_dec_expiry_tb(expiry);
     let before = hcalls(&host);
     for _ in 0..5 {
@@ -651,6 +660,21 @@ fn qemu_dec_expiry_sign_is_corrected_on_every_exit() {
     assert_ne!(got, expiry);
     assert_eq!(got, held);
     assert_eq!(hcalls, 5);
+}
+
+#[test]
+fn an_expired_decrementer_stays_expired_across_exits() {
+    // QEMU reads a 32-bit DEC unsigned: an expired one (its interrupt pending) must not
+    // come back 2^32 ticks (8.4 s) in the future.
+    let (expiry, got, _, _) = dec_after_exits_at(Quirks::QEMU, -1_000, false);
+    assert_eq!(got, expiry, "expired 1000 ticks before the first run");
+    let (expiry, got, _, _) = dec_after_exits_at(Quirks::QEMU, 0x7FFF_0000, false);
+    assert_eq!(got, expiry, "just under 2^31 ahead is still in the future");
+    // A large decrementer is read sign-extended: far ahead and expired both survive.
+    let (expiry, got, _, _) = dec_after_exits_at(Quirks::QEMU, 1 << 40, true);
+    assert_eq!(got, expiry, "LD: 2^40 ahead");
+    let (expiry, got, _, _) = dec_after_exits_at(Quirks::QEMU, -5_000, true);
+    assert_eq!(got, expiry, "LD: expired");
 }
 
 #[test]

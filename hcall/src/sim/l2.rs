@@ -104,10 +104,15 @@ pub(crate) fn run<M: RealMemory + ?Sized>(
                 let now = m.timebase;
                 if let Some(v) = m.vcpu_mut(ids.0, ids.1) {
                     let e = v.reg(GuestStateId::DEC_EXPIRY_TB);
-                    v.set_reg(
-                        GuestStateId::DEC_EXPIRY_TB,
-                        now.wrapping_mul(2).wrapping_sub(e),
-                    );
+                    // QEMU reads the DEC (`e − now`) zero-extended from 32 bits unless
+                    // LPCR[LD] (0x2_0000) is set, and saves `now − DEC`.
+                    let dec = e.wrapping_sub(now);
+                    let read = if v.reg(GuestStateId::LPCR) & 0x2_0000 == 0 {
+                        dec & 0xFFFF_FFFF
+                    } else {
+                        dec
+                    };
+                    v.set_reg(GuestStateId::DEC_EXPIRY_TB, now.wrapping_sub(read));
                 }
             }
             Outcome::Exit(trap)

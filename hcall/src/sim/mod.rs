@@ -131,8 +131,10 @@ impl<M: RealMemory> SoftL0<M> {
     }
 
     /// Models QEMU's DEC sign bug (QEMU ≤ 10.0 `spapr_nested.c`): on every exit the L2's
-    /// DEC_EXPIRY_TB is saved as `now − DEC` instead of `now + DEC`, i.e. a stored expiry `e`
-    /// becomes `2·now − e`, and that value is what the next run loads.
+    /// DEC_EXPIRY_TB is saved as `now − DEC` instead of `now + DEC`, with DEC = `e − now`
+    /// read zero-extended from 32 bits unless the L2's LPCR\[LD\] is set (a stored expiry
+    /// `e` less than 2³¹ ticks ahead becomes `2·now − e`; an expired one `now − (2³² − (now −
+    /// e))`), and that value is what the next run loads.
     pub fn with_qemu_dec_sign_bug(self) -> Self {
         self.lock().qemu_dec_sign = true;
         self
