@@ -68,6 +68,7 @@ pub struct RadixTable<M: TableMemory, A: TableAlloc> {
     alloc: A,
     root: L1RealAddr,
     dir_pages: usize,
+    generation: u64,
 }
 
 fn check_range(gpa: u64, len: u64) -> Result<(), RadixError> {
@@ -123,6 +124,7 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
             alloc,
             root,
             dir_pages: 0,
+            generation: 0,
         })
     }
 
@@ -147,6 +149,7 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
             alloc,
             root,
             dir_pages: 0,
+            generation: 0,
         })
     }
 
@@ -178,6 +181,32 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
     #[must_use]
     pub const fn allocator(&self) -> &A {
         &self.alloc
+    }
+
+    /// A counter bumped by every call that may change the tree (map, unmap, protect,
+    /// harvest of the dirty log, R/C update), whether it succeeds or not: a translation read
+    /// while the generation was `g` is still the tree's while the generation is `g` (a
+    /// cache of translations, e.g. the instruction-fetch cache of papr-nestedv2, checks
+    /// it). Writes to the table memory that bypass this type are not counted.
+    ///
+    /// ```
+    /// use papr_mmu_radix::*;
+    /// let mut buf = vec![0u8; 0x4_0000];
+    /// let mem = SliceMemory::new(L1RealAddr(0), &mut buf);
+    /// let alloc = PoolAlloc::<1>::new(L1RealAddr(0), 0x2_0000).unwrap();
+    /// let mut t = RadixTable::new(mem, alloc).unwrap();
+    /// let g = t.generation();
+    /// t.map(GuestRealAddr(0), L1RealAddr(0x3_0000), 0x1000, Perms::RWX).unwrap();
+    /// assert_ne!(t.generation(), g);
+    /// ```
+    #[must_use]
+    pub const fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// Marks the tree as possibly changed ([`generation`](Self::generation)).
+    pub(crate) fn bump_generation(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
     }
 
     /// Directory pages (4 KiB each) currently linked below the root.

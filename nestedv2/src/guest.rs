@@ -12,7 +12,9 @@ use papr_mmu_radix::{
 };
 use spin::Mutex;
 
+mod published;
 mod table;
+use published::TableCell;
 pub use table::GuestTable;
 
 /// 4 KiB.
@@ -75,7 +77,7 @@ pub type GuestRadixTable<P, A> = RadixTable<<P as Backend>::Memory, A>;
 pub struct Guest<'h, P: Backend, A: TableAlloc> {
     pub(crate) host: &'h NestedHost<P>,
     id: GuestId,
-    pub(crate) table: Mutex<GuestRadixTable<P, A>>,
+    pub(crate) table: TableCell<P, A>,
     process_table: Mutex<Option<ProcessTableValue>>,
     /// Held while a vCPU id is picked and created ([`Guest::create_vcpu`]).
     pub(crate) creating: Mutex<()>,
@@ -117,7 +119,7 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
             Ok(table) => Ok(Self {
                 host,
                 id,
-                table: Mutex::new(table),
+                table: TableCell::new(table),
                 process_table: Mutex::new(None),
                 creating: Mutex::new(()),
                 ram: Vec::new(),
@@ -201,9 +203,27 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
     /// process table registered with [`set_process_table`](Self::set_process_table).
     pub fn mmu(&self) -> GuestMmu {
         GuestMmu {
-            partition_root: self.table.lock().root(),
+            partition_root: self.table.root(),
             process_table: *self.process_table.lock(),
         }
+    }
+
+    /// The partition-scoped tree's [`generation`](papr_mmu_radix::RadixTable::generation)
+    /// as of the last change made through its lock (no lock taken), then [`mmu`](Self::mmu)
+    /// — without the process table (and its lock) unless `relocated` (MSR\[IR\] = 1, or
+    /// not known): real-mode fetches never read it. What a vCPU's instruction-fetch cache
+    /// is checked against.
+    pub(crate) fn fetch_view(&self, relocated: bool) -> (GuestMmu, u64) {
+        let generation = self.table.generation();
+        let mmu = GuestMmu {
+            partition_root: self.table.root(),
+            process_table: if relocated {
+                *self.process_table.lock()
+            } else {
+                None
+            },
+        };
+        (mmu, generation)
     }
 
     /// The L0's id of the guest.

@@ -150,10 +150,14 @@ pub struct NestedHost<P: Backend> {
 pub struct Quirks {
     /// QEMU (up to 10.0 at least, `spapr_nested.c`) saves the L2's DEC on every exit as
     /// `DEC_EXPIRY_TB = now − DEC` instead of `now + DEC`, and reloads that value at the next
-    /// run: a decrementer due in the future fires at once, a pending one is deferred. With
+    /// run: a decrementer due in the future fires at once, a pending one is deferred. The DEC
+    /// it subtracts is read zero-extended from 32 bits while LPCR\[LD\] = 0
+    /// (`cpu_ppc_load_decr`), so an expired DEC comes back as a large positive one. With
     /// this set, every vCPU reads DEC_EXPIRY_TB after each exit (one batched GET, before the
-    /// next run or when a handler asks for it first) and sends back
-    /// `2·t_exit − reported`, the real expiry. Costs one `H_GUEST_GET_STATE` per exit.
+    /// next run or when a handler asks for it first) and sends back `t_exit + DEC`, the DEC
+    /// recovered as `t_exit − reported` taken signed (32-bit, or 64-bit with
+    /// [`lpcr::LD`](crate::lpcr::LD)): the real expiry ([`Vcpu::dec_expiry`](crate::Vcpu::dec_expiry)).
+    /// Costs one `H_GUEST_GET_STATE` per exit.
     pub dec_expiry_sign: bool,
 }
 

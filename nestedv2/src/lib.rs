@@ -44,8 +44,9 @@
 //!   up, [`Guest::map_ram`], [`Guest::fault_in`], a translation for an MMIO fetch); the
 //!   process-table value; and, per guest, the pick of the next vCPU id with its
 //!   `H_GUEST_CREATE_VCPU` (so two threads creating vCPUs get consecutive ids).
-//! * **Statistics** ([`ExitStats`]) are per vCPU and kept in the [`Vcpu`]: nothing shared,
-//!   nothing atomic on the exit path; add them up after the threads are done.
+//! * **Statistics** ([`ExitStats`], off by default: [`Vcpu::set_stats_enabled`]) are per
+//!   vCPU and kept in the [`Vcpu`]: nothing shared, nothing atomic on the exit path; add them
+//!   up after the threads are done.
 //! * **What an [`ExitHandler`] may call while other vCPUs run**: everything of its own vCPU
 //!   (the [`VcpuContext`] it is given); the `&self` methods of the [`Guest`]
 //!   ([`Guest::fault_in`], [`Guest::map_ram`], [`Guest::read_ram`], [`Guest::write_ram`],

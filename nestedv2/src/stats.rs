@@ -10,9 +10,15 @@ use core::fmt;
 /// * **handle** ticks: from the decoded exit to the end of its handling in
 ///   [`Vcpu::run_loop`](crate::Vcpu::run_loop) (page mapping, the VMM's handler).
 ///
+/// Statistics are **off by default**: nothing is recorded and the run path reads no clock
+/// for them, so they cost nothing when not asked for. Ask for them with
+/// [`set_enabled`](Self::set_enabled) (on a vCPU:
+/// [`Vcpu::set_stats_enabled`](crate::Vcpu::set_stats_enabled)).
+///
 /// ```
 /// use papr_nestedv2::{ExitKind, ExitStats};
 /// let mut s = ExitStats::default();
+/// s.set_enabled(true);
 /// s.record(ExitKind::Hdec, 100, 7);
 /// s.record(ExitKind::Hdec, 300, 1);
 /// assert_eq!(s.count(ExitKind::Hdec), 2);
@@ -21,14 +27,9 @@ use core::fmt;
 /// assert!(s.to_string().contains("hdec"));
 /// ```
 ///
-/// Statistics can be switched off ([`set_enabled`](Self::set_enabled)): then nothing is
-/// recorded and the run path reads no clock for them, so they cost nothing when not asked
-/// for.
-///
 /// ```
 /// use papr_nestedv2::{ExitKind, ExitStats};
 /// let mut s = ExitStats::default();
-/// s.set_enabled(false);
 /// s.record(ExitKind::Hdec, 100, 7);
 /// assert_eq!((s.is_enabled(), s.total()), (false, 0));
 /// ```
@@ -41,19 +42,19 @@ pub struct ExitStats {
 }
 
 impl Default for ExitStats {
-    /// Enabled, all zero.
+    /// Disabled, all zero.
     fn default() -> Self {
         Self {
             counts: [0; ExitKind::COUNT],
             run_ticks: [0; ExitKind::COUNT],
             handle_ticks: [0; ExitKind::COUNT],
-            disabled: false,
+            disabled: true,
         }
     }
 }
 
 impl ExitStats {
-    /// Whether exits are recorded (the default).
+    /// Whether exits are recorded (off by default).
     #[inline]
     pub fn is_enabled(&self) -> bool {
         !self.disabled

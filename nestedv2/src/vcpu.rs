@@ -3,7 +3,7 @@
 use crate::error::Error;
 use crate::guest::{Guest, PAGE};
 use crate::host::{Backend, Hv};
-use crate::mmio::{MmioOp, MmioOptions, UpdateEa};
+use crate::mmio::{FetchCache, MmioOp, MmioOptions, UpdateEa};
 use crate::stats::ExitStats;
 use core::fmt;
 use papr_gsb::{GsidSet, GuestStateId, Scope};
@@ -164,6 +164,8 @@ pub struct Vcpu<'g, 'h, P: Backend, A: TableAlloc> {
     /// This vCPU checked against the hcall registry once: runs and the DEC GET check one
     /// atomic instead of looking it up.
     ticket: VcpuTicket,
+    /// The partition-scoped translation of the last MMIO instruction's page.
+    fetch_cache: FetchCache,
     stats: ExitStats,
 }
 
@@ -202,7 +204,8 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
         &mut self.state
     }
 
-    /// Exit statistics so far.
+    /// Exit statistics so far (all zero unless [`set_stats_enabled`](Self::set_stats_enabled)
+    /// switched them on).
     pub fn stats(&self) -> &ExitStats {
         &self.stats
     }
@@ -212,14 +215,17 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
         self.stats.reset();
     }
 
-    /// Switches exit statistics on (the default) or off. Off, the run path reads no clock
-    /// and counts nothing: instrumentation costs nothing when it is not asked for.
+    /// Switches exit statistics on or off (off by default). Off, the run path reads no
+    /// clock and counts nothing: instrumentation costs nothing when it is not asked for.
+    /// A VMM that prints [`stats`](Self::stats) calls `set_stats_enabled(true)` after
+    /// creating the vCPU.
     ///
     /// ```
     /// # use papr_nestedv2::ExitStats;
     /// let mut s = ExitStats::default();
-    /// s.set_enabled(false);
     /// assert!(!s.is_enabled());
+    /// s.set_enabled(true);
+    /// assert!(s.is_enabled());
     /// ```
     pub fn set_stats_enabled(&mut self, enabled: bool) {
         self.stats.set_enabled(enabled);

@@ -268,7 +268,8 @@ fn run_all() -> Report {
     let (first, second) = (&guests[0], &guests[1]);
     let per_thread: Vec<Vec<(usize, Vcpu<'_, '_, _, _>)>> = (0..THREADS as u64)
         .map(|t| {
-            let vcpu = first.create_vcpu(0, MSR0).unwrap();
+            let mut vcpu = first.create_vcpu(0, MSR0).unwrap();
+            vcpu.set_stats_enabled(true);
             assert_eq!(vcpu.id().0, t);
             l0.set_program(first.id().0, t, script(0, t)).unwrap();
             vec![(0, vcpu)]
@@ -282,7 +283,8 @@ fn run_all() -> Report {
             .map(|mut vcpus| {
                 let (l0, hdec) = (&l0, &hdec);
                 s.spawn(move || {
-                    let vcpu = second.create_vcpu(0, MSR0).unwrap();
+                    let mut vcpu = second.create_vcpu(0, MSR0).unwrap();
+                    vcpu.set_stats_enabled(true);
                     let id = vcpu.id().0;
                     l0.set_program(second.id().0, id, script(1, id)).unwrap();
                     vcpus.push((1, vcpu));

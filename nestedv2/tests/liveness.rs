@@ -180,6 +180,7 @@ fn an_l2_that_only_exits_by_hdec_comes_back_at_the_bound() {
         .unwrap();
     let g = guest.id().0;
     let mut vcpu = guest.create_vcpu(0, MSR0).unwrap();
+    vcpu.set_stats_enabled(true);
     // No program: the L2 spins (`b .`) and leaves only when its HDEC expires.
     l0.set_program(g, 0, vec![]).unwrap();
     vcpu.set_loop_limit(Some(1000));

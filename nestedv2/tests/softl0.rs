@@ -129,6 +129,7 @@ fn lifecycle_every_exit_kind_and_exact_hcall_counts() {
     let before_vcpu = hcalls(&host);
     let mut vcpu = guest.create_vcpu(0, MSR0).unwrap();
     let after_vcpu = hcalls(&host);
+    vcpu.set_stats_enabled(true);
     // CREATE_VCPU + GET 0x0002 + one SET of both run buffers.
     assert_eq!(after_vcpu.3 - before_vcpu.3, 3);
 
@@ -546,6 +547,7 @@ fn run_loop_with_a_mocked_handler_sees_only_vmm_exits() {
         .add_ram(GuestRealAddr(0), L1RealAddr(RAM_L1), RAM_LEN)
         .unwrap();
     let mut vcpu = guest.create_vcpu(0, MSR0).unwrap();
+    vcpu.set_stats_enabled(true);
     l0.set_program(
         guest.id().0,
         0,

@@ -159,6 +159,8 @@ fn vcpu_thread(
     link: &event_loop::VcpuLink,
 ) -> Result<(), HostedError> {
     let mut vcpu = guest.create_vcpu(script.entry, L2_MSR)?;
+    // The report prints the exit statistics (off by default).
+    vcpu.set_stats_enabled(true);
     l0.set_program(guest.id().0, vcpu.id().0, script.actions.clone())
         .map_err(|e| HostedError::Load(e.to_string()))?;
     let mut vmm = vmm::Vmm::new(link, DEV_GPA);

@@ -94,6 +94,8 @@ fn new_guest(host: &Host, ram: u64) -> Result<(L2Guest<'_>, u64), String> {
 /// payload slice.
 fn new_vcpu<'g, 'h>(g: &'g L2Guest<'h>) -> Result<L2Vcpu<'g, 'h>, Error> {
     let mut v = g.create_vcpu(Entry::Spin.gpa(), MSR)?;
+    // The checks count exits by kind in nestedv2's statistics (off by default).
+    v.set_stats_enabled(true);
     v.set_lpcr(lpcr::DEFAULT | lpcr::ILE);
     v.set_time_slice(SLICE);
     Ok(v)

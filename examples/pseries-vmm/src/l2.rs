@@ -246,6 +246,8 @@ pub fn boot(info: &Info, cfg: &Config, l1_fdt: u64, t0: u64) -> Result<End, Stri
         let mut vcpu = guest
             .create_vcpu(k.entry, defaults::ENTRY_MSR)
             .map_err(|e| format!("create vCPU {i}: {e}"))?;
+        // The VMM-STAT lines print the exit statistics (off by default).
+        vcpu.set_stats_enabled(true);
         defaults::pseries_defaults(&mut vcpu, place.fdt, tpu)
             .map_err(|e| format!("vCPU {i} defaults: {e}"))?;
         vcpus.push(vcpu);

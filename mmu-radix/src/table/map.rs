@@ -35,6 +35,7 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
         perms: Perms,
         attr: Attr,
     ) -> Result<(), RadixError> {
+        self.bump_generation();
         if len == 0 {
             return Ok(());
         }

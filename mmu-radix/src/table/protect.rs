@@ -18,6 +18,7 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
         perms: Perms,
         inv: &mut I,
     ) -> Result<u64, RadixError> {
+        self.bump_generation();
         if len == 0 {
             return Ok(0);
         }
@@ -80,6 +81,7 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
         clear: bool,
         inv: &mut I,
     ) -> Result<u64, RadixError> {
+        self.bump_generation();
         check_range(gpa.0, len)?;
         let pages = len / PAGE;
         let needed = usize::try_from(pages.div_ceil(64)).unwrap_or(usize::MAX);
@@ -149,6 +151,7 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
     /// # Errors
     /// [`RadixError::GpaOutOfRange`], or a walk error.
     pub fn set_rc(&mut self, gpa: GuestRealAddr, store: bool) -> Result<bool, RadixError> {
+        self.bump_generation();
         if gpa.0 >= GPA_LIMIT {
             return Err(RadixError::GpaOutOfRange { gpa: gpa.0, len: 1 });
         }

@@ -43,6 +43,7 @@ impl<M: TableMemory, A: TableAlloc> RadixTable<M, A> {
         len: u64,
         inv: &mut I,
     ) -> Result<u64, RadixError> {
+        self.bump_generation();
         if len == 0 {
             return Ok(0);
         }

@@ -1,8 +1,9 @@
 //! Completing an MMIO exit through the [`VcpuState`] cache: at most one batched
 //! `H_GUEST_GET_STATE` per exit, every register write riding in the next run input.
 
+use super::cache::FetchCache;
 use super::decode::{decode, Insn, MmioAccess, Unsupported};
-use super::fetch::{fetch, needs_pid, FetchError, GuestMmu};
+use super::fetch::{fetch, needs_pid, FetchError, Fetched, GuestMmu};
 use super::MSR_SF;
 use papr_gsb::{GsidSet, GuestStateId};
 use papr_hcall::RealMemory;
@@ -262,6 +263,44 @@ pub fn begin<M: RealMemory + TableMemory + ?Sized, S: StateSource + ?Sized>(
     gpa: GuestRealAddr,
     opts: MmioOptions,
 ) -> Result<MmioOp, MmioError> {
+    begin_with(state, src, gpa, opts, |msr, nia, pid| {
+        fetch(mem, mmu, msr, nia, pid)
+    })
+}
+
+/// [`begin`] with the instruction fetched through `cache` ([`FetchCache::fetch`]): the same
+/// result, errors and hcalls, without the partition-scoped walk when the instruction's
+/// page is cached under `generation`, the current
+/// [`generation`](papr_mmu_radix::RadixTable::generation) of the tree at
+/// `mmu.partition_root`, read before this call.
+///
+/// # Errors
+/// As [`begin`].
+#[allow(clippy::too_many_arguments)]
+pub fn begin_cached<M: RealMemory + TableMemory + ?Sized, S: StateSource + ?Sized>(
+    state: &mut VcpuState,
+    src: &mut S,
+    mem: &M,
+    mmu: &GuestMmu,
+    generation: u64,
+    cache: &mut FetchCache,
+    gpa: GuestRealAddr,
+    opts: MmioOptions,
+) -> Result<MmioOp, MmioError> {
+    begin_with(state, src, gpa, opts, |msr, nia, pid| {
+        cache.fetch(mem, mmu, generation, msr, nia, pid)
+    })
+}
+
+/// [`begin`] with the fetch given as `fetch(msr, nia, pidr)`.
+#[inline(always)]
+fn begin_with<S: StateSource + ?Sized>(
+    state: &mut VcpuState,
+    src: &mut S,
+    gpa: GuestRealAddr,
+    opts: MmioOptions,
+    fetch: impl FnOnce(u64, u64, u32) -> Result<Fetched, FetchError>,
+) -> Result<MmioOp, MmioError> {
     let pidr = GsidSet::EMPTY.with(GuestStateId::PIDR);
     if !(state.is_valid(GuestStateId::NIA) && state.is_valid(GuestStateId::MSR)) {
         state.load(PTREGS.union(pidr), src)?;
@@ -274,6 +313,6 @@ pub fn begin<M: RealMemory + TableMemory + ?Sized, S: StateSource + ?Sized>(
     } else {
         0
     };
-    let f = fetch(mem, mmu, msr, nia, pid)?;
+    let f = fetch(msr, nia, pid)?;
     prepare(state, src, f.insn, gpa, opts)
 }

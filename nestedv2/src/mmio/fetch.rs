@@ -201,7 +201,7 @@ pub const fn needs_pid(msr: u64, nia: u64) -> bool {
 
 /// Reads `buf.len()` bytes at L2 real address `gpa` (not crossing a 4 KiB page) through
 /// the partition-scoped tree. `ea` and `table` only label a fault.
-fn read_gpa<M: RealMemory + TableMemory + ?Sized>(
+pub(super) fn read_gpa<M: RealMemory + TableMemory + ?Sized>(
     mem: &M,
     mmu: &GuestMmu,
     gpa: u64,

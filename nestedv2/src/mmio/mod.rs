@@ -49,12 +49,16 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod cache;
 mod complete;
 mod data;
 mod decode;
 mod fetch;
 
-pub use complete::{begin, prepare, registers_needed, MmioError, MmioOp, MmioOptions, UpdateEa};
+pub use cache::FetchCache;
+pub use complete::{
+    begin, begin_cached, prepare, registers_needed, MmioError, MmioOp, MmioOptions, UpdateEa,
+};
 pub use data::MmioData;
 pub use decode::{decode, is_prefix, EaForm, Insn, MmioAccess, Unsupported, UnsupportedReason};
 pub use fetch::{

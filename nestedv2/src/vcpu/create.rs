@@ -4,6 +4,7 @@ use super::{lpcr, Pending, Vcpu, DEFAULT_FAULT_REPEAT_LIMIT, DEFAULT_LOOP_LIMIT,
 use crate::error::Error;
 use crate::guest::{Guest, PAGE};
 use crate::host::{Backend, Hv};
+use crate::mmio::FetchCache;
 use crate::stats::ExitStats;
 use papr_gsb::{BufferDescriptor, GsbBuilder, GuestStateId, Scope, Value};
 use papr_hcall::{GuestId, L1RealAddr, Target, VcpuId};
@@ -75,6 +76,7 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
                     dec_fix: None,
                     dec_req,
                     ticket,
+                    fetch_cache: FetchCache::new(),
                     stats: ExitStats::default(),
                 })
             }

@@ -245,10 +245,29 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
     /// [`FetchError`](mmio::FetchError) in `fetch_error`.
     fn decode_mmio(&mut self, gpa: GuestRealAddr, is_write: bool, nia: u64) -> Result<Exit, Error> {
         let guest = self.guest;
-        let mmu = guest.mmu();
+        // The MSR `mmio::begin` fetches with, when it is already cached (it uses the cached
+        // one then): in real mode the process table is not needed.
+        let relocated = !self.state.is_valid(GuestStateId::NIA)
+            || self
+                .state
+                .cached(GuestStateId::MSR)
+                .is_none_or(|msr| msr as u64 & mmio::MSR_IR != 0);
+        let (mmu, generation) = guest.fetch_view(relocated);
         let mem = &guest.host.mem;
-        let op = self
-            .with_source(|state, src| mmio::begin(state, src, mem, &mmu, gpa, RUN_MMIO_OPTIONS));
+        let mut cache = self.fetch_cache;
+        let op = self.with_source(|state, src| {
+            mmio::begin_cached(
+                state,
+                src,
+                mem,
+                &mmu,
+                generation,
+                &mut cache,
+                gpa,
+                RUN_MMIO_OPTIONS,
+            )
+        });
+        self.fetch_cache = cache;
         let (insn, op, fetch_error) = match op {
             Ok(op) => (Some(op.insn.word), Some(op), None),
             Err(mmio::MmioError::Unsupported(u)) => (Some(u.insn.word), None, None),
