@@ -166,10 +166,10 @@ pub fn smp_check(console: &str, want: u32) -> Result<String, String> {
 /// How much longer than the 1-vCPU boots' the N-vCPU boots' median time to
 /// `papr-init: start` may be before [`smp_time_check`] fails: the target is "no worse"
 /// (ratio <= 1.0); up to this limit a ratio above 1.0 is reported, not failed. Measured
-/// on a 2-core host (QEMU 10.0 TCG), 2 vCPUs against 1: 1.05 over 4 rounds on a quiet host
-/// (L1-timed L2 entry to `/init` 1.02, the L2's uptime at `/init` 0.91); 1.34-1.42 over 10
-/// rounds while another QEMU kept one host core busy (the 2-vCPU boot needs both), single
-/// boots 3.2-9 s against 3.0-6 s. The 2-vCPU L2 pays ~5 exits per IPI between its vCPUs (~1000 IPIs to
+/// on a 2-core host (QEMU 10.0 TCG), 2 vCPUs against 1 on a quiet host: 0.92 over 6 rounds
+/// and 0.96 over 3 (L1-timed L2 entry to `/init` 0.93 and 0.96, the L2's uptime at `/init`
+/// 0.85 and 0.88), 1.05 over 4; 1.34-1.42 over 10 rounds while another QEMU kept one host
+/// core busy (the 2-vCPU boot needs both), single boots 3.2-9 s against 3.0-6 s. The 2-vCPU L2 pays ~5 exits per IPI between its vCPUs (~1000 IPIs to
 /// `/init`: the sender's `H_IPI`, the target's external exit, `H_XIRR`, `H_IPI`, `H_EOI`),
 /// which the 1-vCPU L2 does not send, and needs two busy host threads. "Clearly worse" —
 /// a regression such as the ~8 s stalls of a lost wake-up (ratios above 2) — starts at
