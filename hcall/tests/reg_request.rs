@@ -13,8 +13,11 @@ use papr_hcall::*;
 use proptest::prelude::*;
 use std::sync::Mutex;
 
+mod common;
+use common::VecMemory;
+
 /// Where the requests go.
-const AT: u64 = 0x10_0000;
+const AT: u64 = 0x1000;
 /// Bytes of that memory.
 const LEN: usize = 0x1000;
 
@@ -31,36 +34,9 @@ struct Behaviour {
 
 /// An L0 that answers GETs as told, over one page of memory.
 struct L0 {
-    mem: Mutex<Vec<u8>>,
+    mem: VecMemory,
     how: Behaviour,
     gets: Mutex<u32>,
-}
-
-struct Mem<'a>(&'a L0);
-
-impl RealMemory for Mem<'_> {
-    fn read(&self, addr: L1RealAddr, buf: &mut [u8]) -> Result<(), MemoryError> {
-        let m = self.0.mem.lock().unwrap();
-        let off = addr.0.checked_sub(AT).map(|o| o as usize);
-        let src = off.and_then(|o| m.get(o..o + buf.len()));
-        let src = src.ok_or(MemoryError::OutOfRange {
-            addr: addr.0,
-            len: buf.len() as u64,
-        })?;
-        buf.copy_from_slice(src);
-        Ok(())
-    }
-    fn write(&self, addr: L1RealAddr, data: &[u8]) -> Result<(), MemoryError> {
-        let mut m = self.0.mem.lock().unwrap();
-        let off = addr.0.checked_sub(AT).map(|o| o as usize);
-        let dst = off.and_then(|o| m.get_mut(o..o + data.len()));
-        let dst = dst.ok_or(MemoryError::OutOfRange {
-            addr: addr.0,
-            len: data.len() as u64,
-        })?;
-        dst.copy_from_slice(data);
-        Ok(())
-    }
 }
 
 struct Calls<'a>(&'a L0);
@@ -78,8 +54,8 @@ impl Hcall for Calls<'_> {
                 let mut gets = self.0.gets.lock().unwrap();
                 *gets += 1;
                 let values = if *gets == 1 { &how.values } else { &how.again };
-                let mut m = self.0.mem.lock().unwrap();
-                let off = (a[3] - AT) as usize;
+                let mut m = self.0.mem.0.lock().unwrap();
+                let off = a[3] as usize;
                 let len = a[4] as usize;
                 let buf = &mut m[off..off + len];
                 let count = u32::from_be_bytes(buf[..4].try_into().unwrap()) as usize;
@@ -114,14 +90,14 @@ fn ids(n: usize) -> Vec<GuestStateId> {
 /// One call through `get`, on a fresh L0 behaving as `how`.
 fn with_l0<R>(
     how: &Behaviour,
-    get: impl FnOnce(&NestedHv<Calls<'_>, Mem<'_>, NoDelay>, GuestId) -> R,
+    get: impl FnOnce(&NestedHv<Calls<'_>, VecMemory, NoDelay>, GuestId) -> R,
 ) -> R {
     let l0 = L0 {
-        mem: Mutex::new(vec![0; LEN]),
+        mem: VecMemory::new(AT as usize + LEN),
         how: how.clone(),
         gets: Mutex::new(0),
     };
-    let hv = NestedHv::new(Calls(&l0), Mem(&l0), NoDelay);
+    let hv = NestedHv::new(Calls(&l0), l0.mem.clone(), NoDelay);
     let g = hv.create_guest().unwrap();
     hv.create_vcpu(g, VcpuId(0)).unwrap();
     get(&hv, g)
