@@ -14,6 +14,7 @@ use papr_vcpu_state::{HvSource, StateSource, VcpuState};
 mod complete;
 mod create;
 mod inject;
+mod mmio_exit;
 mod run;
 mod run_loop;
 pub use run_loop::{DEFAULT_FAULT_REPEAT_LIMIT, DEFAULT_LOOP_LIMIT};

@@ -1,19 +1,16 @@
 //! The run: `H_GUEST_RUN_VCPU` with the run input, the run output read back, the exit
 //! decoded (and an MMIO instruction fetched and decoded).
 
-use super::{
-    Pending, Scratch, Vcpu, INPUT_BYTES, INPUT_FIRST, OUTPUT_FIRST_READ, RUN_MMIO_OPTIONS,
-};
+use super::{Pending, Scratch, Vcpu, INPUT_BYTES, INPUT_FIRST, OUTPUT_FIRST_READ};
 use crate::clock::Clock;
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::guest::PAGE;
 use crate::host::Backend;
-use crate::mmio;
 use crate::stamps::{self, Phase};
 use papr_gsb::{GsidSet, GuestStateId};
 use papr_hcall::{L1RealAddr, RealMemory};
-use papr_mmu_radix::{GuestRealAddr, TableAlloc};
+use papr_mmu_radix::TableAlloc;
 use papr_vcpu_state::{sets, StateError};
 
 /// The poison byte the L1 writes over the run output before each run (see
@@ -234,60 +231,5 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
         }
         let poison = FIRST_POISON.get(..self.out_size).unwrap_or(&[]);
         Ok(mem.write(self.output, poison)?)
-    }
-
-    /// Fetches and decodes the instruction of an MMIO exit ([`mmio::begin`] with
-    /// [`RUN_MMIO_OPTIONS`]: real mode, or
-    /// through the L2's process table and the partition-scoped table), reading what the
-    /// completion needs in one batched GET (a store's source register; PIDR for a
-    /// user-space access). An instruction that cannot be fetched or decoded gives an
-    /// [`Exit::Mmio`] without `access`, for the VMM to decide; a failed fetch leaves its
-    /// [`FetchError`](mmio::FetchError) in `fetch_error`.
-    fn decode_mmio(&mut self, gpa: GuestRealAddr, is_write: bool, nia: u64) -> Result<Exit, Error> {
-        let guest = self.guest;
-        // The MSR `mmio::begin` fetches with, when it is already cached (it uses the cached
-        // one then): in real mode the process table is not needed.
-        let relocated = !self.state.is_valid(GuestStateId::NIA)
-            || self
-                .state
-                .cached(GuestStateId::MSR)
-                .is_none_or(|msr| msr as u64 & mmio::MSR_IR != 0);
-        let (mmu, generation) = guest.fetch_view(relocated);
-        let mem = &guest.host.mem;
-        let mut cache = self.fetch_cache;
-        let op = self.with_source(|state, src| {
-            mmio::begin_cached(
-                state,
-                src,
-                mem,
-                &mmu,
-                generation,
-                &mut cache,
-                gpa,
-                RUN_MMIO_OPTIONS,
-            )
-        });
-        self.fetch_cache = cache;
-        let (insn, op, fetch_error) = match op {
-            Ok(op) => (Some(op.insn.word), Some(op), None),
-            Err(mmio::MmioError::Unsupported(u)) => (Some(u.insn.word), None, None),
-            Err(mmio::MmioError::State(e)) => return Err(e.into()),
-            Err(mmio::MmioError::Fetch(f)) => (None, None, Some(f)),
-            Err(mmio::MmioError::DataLength { .. }) => (None, None, None),
-        };
-        self.pending = match op {
-            Some(op) => Pending::Mmio(op),
-            None => Pending::None,
-        };
-        Ok(Exit::Mmio {
-            gpa,
-            size: op.map(|o| o.access.size),
-            is_write,
-            data: op.and_then(|o| o.store_data().and_then(mmio::MmioData::new)),
-            insn,
-            access: op.map(|o| o.access),
-            nia,
-            fetch_error,
-        })
     }
 }
