@@ -15,22 +15,22 @@ use papr_vcpu_state::StateError;
 pub enum Error {
     /// An hcall failed, or was refused before it reached the L0.
     #[error(transparent)]
-    Hcall(#[from] HcallError),
+    Hcall(HcallError),
     /// The vCPU state cache refused a value or an L0 buffer (the cache is unchanged).
     #[error(transparent)]
-    State(#[from] StateError),
+    State(StateError),
     /// The guest's partition-scoped table refused an operation.
     #[error(transparent)]
-    Radix(#[from] RadixError),
+    Radix(RadixError),
     /// A buffer this crate builds or reads during setup is malformed.
     #[error("guest state buffer: {0}")]
-    Gsb(#[from] GsbError),
+    Gsb(GsbError),
     /// L1 memory (run buffers, L2 RAM) could not be read or written.
     #[error("L1 memory: {0}")]
-    Memory(#[from] MemoryError),
+    Memory(MemoryError),
     /// An MMIO access could not be completed.
     #[error(transparent)]
-    Mmio(#[from] crate::mmio::MmioError),
+    Mmio(crate::mmio::MmioError),
     /// The L1 page allocator has no page left for a run buffer or a scratch page.
     #[error("no free L1 page for {what}")]
     OutOfPages {
@@ -123,3 +123,28 @@ pub enum Error {
     #[error("cannot complete: {0}")]
     NothingToComplete(&'static str),
 }
+
+/// The conversions `?` makes from the errors of the crates below. Each is `#[cold]` and
+/// never inlined: the code that leads only to an error is laid out away from the exit fast
+/// path, whose hot blocks then sit on fewer pages (QEMU flushes its TLB and its jump cache on
+/// every L1↔L2 switch, so every page boundary the path branches across costs a lookup).
+macro_rules! cold_from {
+    ($($variant:ident($ty:ty)),* $(,)?) => {$(
+        impl From<$ty> for Error {
+            #[cold]
+            #[inline(never)]
+            fn from(e: $ty) -> Self {
+                Error::$variant(e)
+            }
+        }
+    )*};
+}
+
+cold_from!(
+    Hcall(HcallError),
+    State(StateError),
+    Radix(RadixError),
+    Gsb(GsbError),
+    Memory(MemoryError),
+    Mmio(crate::mmio::MmioError),
+);

@@ -69,8 +69,16 @@ pub mod vector {
 /// second read.
 const OUTPUT_FIRST_READ: usize = 128;
 
-/// Run input capacity (one page; a full flush needs `sets::MAX_RUN_INPUT` = 2412 bytes).
-const INPUT_BYTES: usize = PAGE as usize;
+/// Run input capacity, and the largest state request sent through the input buffer: the
+/// first 3 KiB of the vCPU's buffer page (a full flush needs `sets::MAX_RUN_INPUT` = 2412
+/// bytes).
+const INPUT_BYTES: usize = 3 * 1024;
+
+/// Run output size when it shares the input's page: its last 1 KiB, right after the input
+/// (QEMU asks for 128 bytes). One page for both buffers: each exit touches one buffer page
+/// instead of two (QEMU flushes its software TLB on every L1↔L2 switch, so each page
+/// touched per exit costs). An L0 that asks for more gets a page of its own.
+const SHARED_OUTPUT_BYTES: u64 = PAGE - INPUT_BYTES as u64;
 
 /// Bytes of the run input built on the stack of every run (the steady state sends a few
 /// registers); a larger flush takes a page-sized buffer, off the hot path.
@@ -149,6 +157,9 @@ pub struct Vcpu<'g, 'h, P: Backend, A: TableAlloc> {
     input: L1RealAddr,
     output: L1RealAddr,
     out_size: usize,
+    /// The output has a page of its own (the L0 asked for more than
+    /// [`SHARED_OUTPUT_BYTES`]); otherwise it is the tail of the input's page.
+    output_page: bool,
     lpcr: u64,
     slice: u64,
     deadline: Option<u64>,
@@ -232,7 +243,9 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
         self.stats.set_enabled(enabled);
     }
 
-    /// The L1 real addresses of the run input and output buffers.
+    /// The L1 real addresses of the run input and output buffers: one page, the output in
+    /// its last 1 KiB, when the L0's minimum output size allows (QEMU's 128 bytes do);
+    /// two pages otherwise.
     pub fn buffers(&self) -> (L1RealAddr, L1RealAddr) {
         (self.input, self.output)
     }
@@ -344,6 +357,8 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
 impl<P: Backend, A: TableAlloc> Drop for Vcpu<'_, '_, P, A> {
     fn drop(&mut self) {
         self.guest.host.free_page(self.input);
-        self.guest.host.free_page(self.output);
+        if self.output_page {
+            self.guest.host.free_page(self.output);
+        }
     }
 }

@@ -201,8 +201,23 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
         if let Some(values) = req.fast_answer(gsb) {
             return Ok(values);
         }
+        self.get_regs_general(&target, req, gsb, at)
+    }
+
+    /// [`get_regs`](Self::get_regs) of an answer that is not exactly the expected layout:
+    /// [`get_state`](Self::get_state)'s own checks (and its second GET of a value still
+    /// poisoned). Out of line and cold, away from the fast path's code.
+    #[cold]
+    #[inline(never)]
+    fn get_regs_general(
+        &self,
+        target: &Target,
+        req: &RegRequest,
+        gsb: &mut [u8],
+        at: L1RealAddr,
+    ) -> Result<[u64; REG_REQUEST_MAX], HcallError> {
         let ids = req.ids().iter().fold(GsidSet::EMPTY, |s, &id| s.with(id));
-        let answer = self.finish_get(&target, gsb, at, ids, (ids, req.n))?;
+        let answer = self.finish_get(target, gsb, at, ids, (ids, req.n))?;
         let mut values = [0u64; REG_REQUEST_MAX];
         for (&id, value) in req.ids().iter().zip(values.iter_mut()) {
             if let Some(e) = answer.iter().find(|e| e.id == id) {

@@ -71,6 +71,18 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
         if ticket.deletes == self.deletes.load(Ordering::Acquire) {
             return Ok(());
         }
+        self.check_ticket_again(call, ticket)
+    }
+
+    /// A ticket issued before a guest was deleted: the registry is asked (out of line and
+    /// cold, away from the run path's code).
+    #[cold]
+    #[inline(never)]
+    fn check_ticket_again(
+        &self,
+        call: &'static str,
+        ticket: &VcpuTicket,
+    ) -> Result<(), HcallError> {
         self.check_vcpu(call, ticket.guest, ticket.vcpu)
     }
 

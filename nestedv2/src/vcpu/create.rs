@@ -1,9 +1,12 @@
 //! Creating a vCPU: `H_GUEST_CREATE_VCPU` and the registration of its run buffers.
 
-use super::{lpcr, Pending, Vcpu, DEFAULT_FAULT_REPEAT_LIMIT, DEFAULT_LOOP_LIMIT, DEFAULT_SLICE};
+use super::{
+    lpcr, Pending, Vcpu, DEFAULT_FAULT_REPEAT_LIMIT, DEFAULT_LOOP_LIMIT, DEFAULT_SLICE,
+    INPUT_BYTES, SHARED_OUTPUT_BYTES,
+};
 use crate::error::Error;
 use crate::guest::{Guest, PAGE};
-use crate::host::{Backend, Hv};
+use crate::host::{Backend, Hv, NestedHost};
 use crate::mmio::FetchCache;
 use crate::stats::ExitStats;
 use papr_gsb::{BufferDescriptor, GsbBuilder, GuestStateId, Scope, Value};
@@ -14,7 +17,9 @@ use papr_vcpu_state::VcpuState;
 impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
     /// Creates the next vCPU (ids in order, as QEMU requires) and sets it up for running:
     /// `H_GUEST_CREATE_VCPU`; a guest-wide GET of RUN_OUTPUT_MIN_SIZE (0x0002); one
-    /// thread-wide SET of RUN_OUTPUT and RUN_INPUT (4 KiB pages each). The L2 starts at
+    /// thread-wide SET of RUN_OUTPUT and RUN_INPUT (one 4 KiB page: the input in its first
+    /// 3 KiB, the output in the last 1 KiB; a second page for the output if the L0's
+    /// minimum is larger). The L2 starts at
     /// `nia` with `msr` (e.g. `0x8000_0000_0000_0003`: 64-bit, real mode), LPCR
     /// [`lpcr::DEFAULT`]; all three go out in the first run input with the HDEC expiry.
     ///
@@ -42,20 +47,20 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
             hv.create_vcpu(gid, id)?;
             id
         };
-        let input = host.alloc_page("run input")?;
-        let output = match host.alloc_page("run output") {
-            Ok(o) => o,
-            Err(e) => {
-                host.free_page(input);
-                return Err(e);
-            }
-        };
-        let registered = register_buffers::<P>(hv, gid, id, input, output).and_then(|n| {
+        let input = host.alloc_page("run buffers")?;
+        let registered = register_buffers::<P>(hv, host, gid, id, input).and_then(|out| {
             let dec = [GuestStateId::DEC_EXPIRY_TB, GuestStateId::MSR];
-            Ok((n, hv.reg_request(&dec)?, hv.vcpu_ticket(gid, id)?))
+            let req = hv.reg_request(&dec).map_err(Error::from);
+            match req.and_then(|r| Ok((r, hv.vcpu_ticket(gid, id)?))) {
+                Ok((dec_req, ticket)) => Ok((out, dec_req, ticket)),
+                Err(e) => {
+                    out.release(host, input);
+                    Err(e)
+                }
+            }
         });
         match registered {
-            Ok((out_size, dec_req, ticket)) => {
+            Ok((out, dec_req, ticket)) => {
                 let mut state = VcpuState::new_zeroed();
                 state.set_nia(nia);
                 state.set_msr(msr);
@@ -65,8 +70,9 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
                     id,
                     state,
                     input,
-                    output,
-                    out_size,
+                    output: out.address,
+                    out_size: out.size,
+                    output_page: out.own_page,
                     lpcr: lpcr::DEFAULT,
                     slice: DEFAULT_SLICE,
                     deadline: None,
@@ -82,21 +88,38 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
             }
             Err(e) => {
                 host.free_page(input);
-                host.free_page(output);
                 Err(e)
             }
         }
     }
 }
 
-/// GET 0x0002, then SET 0x0C01 + 0x0C00 (one buffer). Returns the output size registered.
+/// Where the run output went: the tail of the input's page, or a page of its own.
+struct Output {
+    address: L1RealAddr,
+    size: usize,
+    own_page: bool,
+}
+
+impl Output {
+    /// Frees the output's own page, if it has one (a failed creation).
+    fn release<P: Backend>(&self, host: &NestedHost<P>, input: L1RealAddr) {
+        if self.own_page && self.address != input {
+            host.free_page(self.address);
+        }
+    }
+}
+
+/// GET 0x0002, then SET 0x0C01 + 0x0C00 (one buffer). The input is the first
+/// [`INPUT_BYTES`] of the page at `input`; the output is the rest of that page when the
+/// L0's minimum fits there ([`SHARED_OUTPUT_BYTES`]), else a page of its own.
 fn register_buffers<P: Backend>(
     hv: &Hv<P>,
+    host: &NestedHost<P>,
     guest: GuestId,
     vcpu: VcpuId,
     input: L1RealAddr,
-    output: L1RealAddr,
-) -> Result<usize, Error> {
+) -> Result<Output, Error> {
     let mut req = [0u8; 16];
     let mut b = GsbBuilder::new(&mut req)?;
     b.put_request(GuestStateId::RUN_OUTPUT_MIN_SIZE)?;
@@ -117,27 +140,52 @@ fn register_buffers<P: Backend>(
     if min > PAGE {
         return Err(Error::OutputBufferTooLarge { min, max: PAGE });
     }
+    let out = if min <= SHARED_OUTPUT_BYTES {
+        Output {
+            address: L1RealAddr(input.0.wrapping_add(INPUT_BYTES as u64)),
+            size: SHARED_OUTPUT_BYTES as usize,
+            own_page: false,
+        }
+    } else {
+        Output {
+            address: host.alloc_page("run output")?,
+            size: PAGE as usize,
+            own_page: true,
+        }
+    };
     let mut buf = [0u8; 64];
-    let mut b = GsbBuilder::new(&mut buf)?;
-    b.put(
-        GuestStateId::RUN_OUTPUT,
-        Value::Buffer(BufferDescriptor {
-            address: output.0,
-            size: PAGE,
-        }),
-    )?;
-    b.put(
-        GuestStateId::RUN_INPUT,
-        Value::Buffer(BufferDescriptor {
-            address: input.0,
-            size: PAGE,
-        }),
-    )?;
-    let n = b.finish();
-    hv.set_state(
-        Target::thread(guest, vcpu),
-        buf.get(..n).unwrap_or(&[]),
-        input,
-    )?;
-    Ok(PAGE as usize)
+    let sent = GsbBuilder::new(&mut buf)
+        .and_then(|mut b| {
+            b.put(
+                GuestStateId::RUN_OUTPUT,
+                Value::Buffer(BufferDescriptor {
+                    address: out.address.0,
+                    size: out.size as u64,
+                }),
+            )?;
+            b.put(
+                GuestStateId::RUN_INPUT,
+                Value::Buffer(BufferDescriptor {
+                    address: input.0,
+                    size: INPUT_BYTES as u64,
+                }),
+            )?;
+            Ok(b.finish())
+        })
+        .map_err(Error::from)
+        .and_then(|n| {
+            hv.set_state(
+                Target::thread(guest, vcpu),
+                buf.get(..n).unwrap_or(&[]),
+                input,
+            )
+            .map_err(Error::from)
+        });
+    match sent {
+        Ok(()) => Ok(out),
+        Err(e) => {
+            out.release(host, input);
+            Err(e)
+        }
+    }
 }

@@ -10,15 +10,16 @@ use crate::host::Backend;
 use crate::stamps::{self, Phase};
 use papr_gsb::{GsidSet, GuestStateId};
 use papr_hcall::{L1RealAddr, RealMemory};
-use papr_mmu_radix::TableAlloc;
+use papr_mmu_radix::{GuestRealAddr, TableAlloc};
 use papr_vcpu_state::{sets, StateError};
 
 /// The poison byte the L1 writes over the run output before each run (see
 /// `Vcpu::poison_output`).
 const POISON: u8 = 0xFF;
 
-/// The poison of the first read, ready to copy (nothing to fill on the stack per run).
-static FIRST_POISON: [u8; OUTPUT_FIRST_READ] = [POISON; OUTPUT_FIRST_READ];
+/// A piece of poison: 64 bytes, built in registers (stores of an immediate, no memory to
+/// read: a static would be one more page touched per exit).
+const POISON_PIECE: [u8; OUTPUT_FIRST_READ / 2] = [POISON; OUTPUT_FIRST_READ / 2];
 
 impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
     fn expiry(&self, now: u64) -> Result<u64, Error> {
@@ -89,10 +90,8 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
             self.state.set_hdec_expiry_tb(expiry);
         }
         self.pending = Pending::None;
-        let (gid, vid) = (self.guest.id(), self.id);
         if !self.state.dirty().intersection(sets::GUEST_REGS).is_empty() {
-            let mut src = Scratch::<P>::new(&host.hv, gid, vid, self.input);
-            self.state.flush_guest_wide(&mut src)?;
+            self.flush_guest_wide()?;
         }
         let mut input = [0u8; INPUT_FIRST];
         let written = match self.state.flush(&mut input) {
@@ -102,21 +101,16 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
                 // the L0 reads only the elements counted): a copy of constant length.
                 host.mem.write(self.input, &input).map_err(Error::from)
             }
-            Err(StateError::InputTooSmall { .. }) => self.write_large_input(),
-            Err(e) => Err(e.into()),
+            Err(e) => self.write_large_input(e),
         }
         .and_then(|()| self.poison_output());
         if let Err(e) = written {
-            self.state.run_failed();
-            return Err(e);
+            return Err(self.not_run(e));
         }
         stamps::mark(Phase::Write);
         let trap = match host.hv.run_vcpu_ticket(&self.ticket) {
             Ok(t) => t,
-            Err(e) => {
-                self.state.run_failed();
-                return Err(e.into());
-            }
+            Err(e) => return Err(self.not_run(e.into())),
         };
         if host.quirks.dec_expiry_sign {
             self.dec_fix = Some(host.clock.now());
@@ -125,16 +119,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
         }
         stamps::mark(Phase::AfterSc);
         if let Err(e) = self.take_output() {
-            // The run happened: what the L1 held before it is stale, its dirty state is not.
-            let stale = self
-                .state
-                .valid()
-                .difference(self.state.dirty())
-                .difference(self.state.in_flight())
-                .intersection(sets::THREAD_REGS);
-            self.state.invalidate(stale);
-            self.state.run_failed();
-            return Err(e);
+            return Err(self.bad_output(e));
         }
         stamps::mark(Phase::Output);
         let guest = self.guest;
@@ -142,7 +127,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
         let exit = match exit {
             Exit::Mmio {
                 gpa, is_write, nia, ..
-            } => self.decode_mmio(gpa, is_write, nia)?,
+            } => self.mmio_exit(gpa, is_write, nia)?,
             Exit::Hcall { .. } => {
                 self.pending = Pending::Hcall;
                 exit
@@ -158,28 +143,81 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
         Ok(exit)
     }
 
+    /// Dirty guest-wide registers, sent with one guest-wide SET before the run (rare: the
+    /// steady state has none). Out of line and cold, as every rare branch of
+    /// [`run`](Self::run): the fast path's code then sits on few pages (QEMU flushes its TLB and
+    /// its jump cache on every L1↔L2 switch, so each page boundary the path branches
+    /// across costs a lookup, ≈ 40 ns).
+    #[cold]
+    #[inline(never)]
+    fn flush_guest_wide(&mut self) -> Result<(), Error> {
+        let host = self.guest.host;
+        let mut src = Scratch::<P>::new(&host.hv, self.guest.id(), self.id, self.input);
+        self.state.flush_guest_wide(&mut src)?;
+        Ok(())
+    }
+
+    /// The run did not happen: the registers flushed for it become dirty again.
+    #[cold]
+    #[inline(never)]
+    fn not_run(&mut self, e: Error) -> Error {
+        self.state.run_failed();
+        e
+    }
+
+    /// The run happened but its output was refused: what the L1 held before it is stale,
+    /// its dirty state is not.
+    #[cold]
+    #[inline(never)]
+    fn bad_output(&mut self, e: Error) -> Error {
+        let stale = self
+            .state
+            .valid()
+            .difference(self.state.dirty())
+            .difference(self.state.in_flight())
+            .intersection(sets::THREAD_REGS);
+        self.state.invalidate(stale);
+        self.state.run_failed();
+        e
+    }
+
+    /// An MMIO exit's fetch and decode, out of line: the hcall path's code stays compact.
+    #[inline(never)]
+    fn mmio_exit(&mut self, gpa: GuestRealAddr, is_write: bool, nia: u64) -> Result<Exit, Error> {
+        self.decode_mmio(gpa, is_write, nia)
+    }
+
     /// Reads the output buffer (a short first read, the whole buffer if needed) and applies
     /// it. After a whole-buffer read, the part past the first read is poisoned again, so
     /// that what the next exits read there is theirs or poison, never this exit's.
     #[inline(always)]
     fn take_output(&mut self) -> Result<(), Error> {
         let mem = &self.guest.host.mem;
-        let first = OUTPUT_FIRST_READ.min(self.out_size);
+        if self.out_size < OUTPUT_FIRST_READ {
+            return self.take_short_output();
+        }
         let mut buf = [0u8; OUTPUT_FIRST_READ];
-        let head = if first == OUTPUT_FIRST_READ {
-            // A constant length: the copy is inlined.
-            mem.read(self.output, &mut buf)?;
-            &buf[..]
-        } else {
-            let head = buf.get_mut(..first).unwrap_or(&mut []);
-            mem.read(self.output, head)?;
-            head
-        };
-        match self.state.apply_exit(head) {
+        // A constant length: the copy is inlined.
+        mem.read(self.output, &mut buf)?;
+        match self.state.apply_exit(&buf) {
             Ok(_) => Ok(()),
-            Err(_) if first < self.out_size => self.take_whole_output(first),
+            Err(_) if OUTPUT_FIRST_READ < self.out_size => {
+                self.take_whole_output(OUTPUT_FIRST_READ)
+            }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// An output buffer shorter than the first read (an L0 asking for less than 128
+    /// bytes): read and applied whole.
+    #[cold]
+    #[inline(never)]
+    fn take_short_output(&mut self) -> Result<(), Error> {
+        let mem = &self.guest.host.mem;
+        let mut buf = [0u8; OUTPUT_FIRST_READ];
+        let head = buf.get_mut(..self.out_size).unwrap_or(&mut []);
+        mem.read(self.output, head)?;
+        Ok(self.state.apply_exit(head).map(|_| ())?)
     }
 
     /// The whole output buffer read and applied (an output longer than the first read, or
@@ -192,11 +230,12 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
         let all = buf.get_mut(..self.out_size).unwrap_or(&mut []);
         mem.read(self.output, all)?;
         let applied = self.state.apply_exit(all);
-        // The poison in pieces of the first read's size (no page-size array of it).
+        // The poison in pieces (no page-size array of it).
+        let poison = POISON_PIECE;
         let mut at = first;
         while at < self.out_size {
-            let n = (self.out_size - at).min(FIRST_POISON.len());
-            let piece = FIRST_POISON.get(..n).unwrap_or(&[]);
+            let n = (self.out_size - at).min(poison.len());
+            let piece = poison.get(..n).unwrap_or(&[]);
             mem.write(L1RealAddr(self.output.0.saturating_add(at as u64)), piece)?;
             at += n;
         }
@@ -204,10 +243,14 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
         Ok(())
     }
 
-    /// A flush too large for the run's stack buffer, through a page-sized one.
+    /// A flush the run's stack buffer refused (`e`): one too large for it goes through a
+    /// buffer of the input's capacity; any other error is returned.
     #[cold]
     #[inline(never)]
-    fn write_large_input(&mut self) -> Result<(), Error> {
+    fn write_large_input(&mut self, e: StateError) -> Result<(), Error> {
+        if !matches!(e, StateError::InputTooSmall { .. }) {
+            return Err(e.into());
+        }
         let mut input = [0u8; INPUT_BYTES];
         let n = self.state.flush(&mut input)?;
         let mem = &self.guest.host.mem;
@@ -221,15 +264,22 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
     #[inline(always)]
     fn poison_output(&self) -> Result<(), Error> {
         let mem = &self.guest.host.mem;
+        let piece = POISON_PIECE;
         if self.out_size >= OUTPUT_FIRST_READ {
-            // Two halves of a constant length: fills short enough to be inlined (one
+            // Two pieces of a constant length: copies short enough to be inlined (one
             // 128-byte fill is a call to `memset`).
-            let (lo, hi) = FIRST_POISON.split_at(OUTPUT_FIRST_READ / 2);
-            mem.write(self.output, lo)?;
-            let upper = L1RealAddr(self.output.0.wrapping_add(lo.len() as u64));
-            return Ok(mem.write(upper, hi)?);
+            mem.write(self.output, &piece)?;
+            let upper = L1RealAddr(self.output.0.wrapping_add(piece.len() as u64));
+            return Ok(mem.write(upper, &piece)?);
         }
-        let poison = FIRST_POISON.get(..self.out_size).unwrap_or(&[]);
-        Ok(mem.write(self.output, poison)?)
+        // An output shorter than the first read (an L0 asking for less than 128 bytes).
+        let mut at = 0;
+        while at < self.out_size {
+            let n = (self.out_size - at).min(piece.len());
+            let part = piece.get(..n).unwrap_or(&[]);
+            mem.write(L1RealAddr(self.output.0.wrapping_add(at as u64)), part)?;
+            at += n;
+        }
+        Ok(())
     }
 }

@@ -30,6 +30,18 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
     /// [`Error::Radix`] when the table cannot be changed.
     pub fn handle_internal(&mut self, exit: &Exit) -> Result<bool, Error> {
         match *exit {
+            Exit::PageFault { .. } | Exit::InstructionFault { .. } => self.fix_fault(exit),
+            Exit::Hdec | Exit::External { .. } | Exit::Doorbell => Ok(true),
+            _ => Ok(false),
+        }
+    }
+
+    /// The page-fault part of [`handle_internal`](Self::handle_internal), out of line: the
+    /// run loop's code for other exits stays compact (QEMU flushes its jump cache on every
+    /// L1↔L2 switch, so each page boundary the loop branches across costs a lookup).
+    #[inline(never)]
+    fn fix_fault(&mut self, exit: &Exit) -> Result<bool, Error> {
+        match *exit {
             Exit::PageFault {
                 gpa,
                 hdsisr: cause,
@@ -53,7 +65,6 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
                     Some(_) => Ok(false),
                 }
             }
-            Exit::Hdec | Exit::External { .. } | Exit::Doorbell => Ok(true),
             _ => Ok(false),
         }
     }
