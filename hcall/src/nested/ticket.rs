@@ -68,7 +68,10 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
         call: &'static str,
         ticket: &VcpuTicket,
     ) -> Result<(), HcallError> {
-        if ticket.deletes == self.deletes.load(Ordering::Acquire) {
+        // Relaxed is enough: a delete that happens-before this call is seen (coherence), and
+        // a changed count only sends the check to the registry, under its lock. (An
+        // acquire load costs a fence on POWER, and under QEMU a translation-block end.)
+        if ticket.deletes == self.deletes.load(Ordering::Relaxed) {
             return Ok(());
         }
         self.check_ticket_again(call, ticket)
