@@ -132,6 +132,20 @@ fn fail(call: &'static str, code: ReturnCode, out: &HcallOutput) -> HcallError {
     }
 }
 
+/// The answer of a failed first attempt as far as errors read it: the status and r4.
+fn first_output(rc: i64, r4: u64) -> HcallOutput {
+    let mut ret = [0; HCALL_ARGS];
+    ret[0] = r4;
+    HcallOutput { rc, ret }
+}
+
+/// The error of `op` failing with status `rc` (r4 = `r4`), without a retry.
+#[cold]
+#[inline(never)]
+fn failed(op: u64, rc: i64, r4: u64) -> HcallError {
+    fail(name(op), ReturnCode::from_raw(rc), &first_output(rc, r4))
+}
+
 fn name(op: u64) -> &'static str {
     opcode::name(op).unwrap_or("hcall")
 }
@@ -205,11 +219,17 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
         if out.rc == 0 {
             return Ok(out);
         }
-        self.call_again(op, args, retry, out)
+        // Only the status and r4 go on (what an error reports): the failure paths keep
+        // nothing else of the answer, so the success path need not store it. A call that
+        // is never retried keeps no arguments either.
+        match retry {
+            Retry::Never => Err(failed(op, out.rc, out.ret[0])),
+            _ => self.call_again(op, args, retry, out.rc, out.ret[0]),
+        }
     }
 
-    /// [`call`](Self::call) after a first attempt that did not succeed (`first`): the
-    /// error, or the retries of a busy answer.
+    /// [`call`](Self::call) after a first attempt that did not succeed (status `rc`, r4
+    /// `r4`): the error, or the retries of a busy answer.
     #[cold]
     #[inline(never)]
     fn call_again(
@@ -217,12 +237,13 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
         op: u64,
         mut args: [u64; HCALL_ARGS],
         retry: Retry,
-        first: HcallOutput,
+        rc: i64,
+        r4: u64,
     ) -> Result<HcallOutput, HcallError> {
         let call = name(op);
         let mut attempts = 0u32;
         let mut waited_us = 0u64;
-        let mut next = Some(first);
+        let mut next = Some(first_output(rc, r4));
         loop {
             let out = match next.take() {
                 Some(out) => out,
