@@ -282,6 +282,12 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
     /// # Errors
     /// [`Error::State`].
     pub fn dec_expiry(&mut self) -> Result<u64, Error> {
+        self.dec_expiry_inline()
+    }
+
+    /// [`dec_expiry`](Self::dec_expiry)'s body, inlined into the run path.
+    #[inline(always)]
+    pub(crate) fn dec_expiry_inline(&mut self) -> Result<u64, Error> {
         let Some(t_exit) = self.dec_fix else {
             return Ok(self.reg(GuestStateId::DEC_EXPIRY_TB)? as u64);
         };

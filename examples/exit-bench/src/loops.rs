@@ -193,11 +193,19 @@ fn enter_at(v: &mut L2Vcpu<'_, '_>, pc: u64, r14: u64, r15: u64) -> Result<(), S
         .map_err(|e| format!("set GPR14/15: {e}"))
 }
 
-/// Median of the first `n` per-exit stamps the kernel loop's L2 stored at [`STAMPS`].
+/// Median of the last per-exit stamps of the `n` the kernel loop's L2 stored at
+/// [`STAMPS`]: the same last [`SLOTS`](crate::timed::SLOTS) exits whose RUNs
+/// [`Recorder::medians`] takes, so that "L2-timed exit − inside RUN" subtracts medians of
+/// the same exits (QEMU's cost per exit drifts within a sample: its software TLB, flushed
+/// on every switch, changes size with use).
 fn l2_median(v: &L2Vcpu<'_, '_>, n: u64) -> Result<Option<u64>, String> {
-    let mut bytes = alloc::vec![0u8; 8 * n as usize];
+    let k = n.min(crate::timed::SLOTS as u64);
+    let mut bytes = alloc::vec![0u8; 8 * k as usize];
     v.guest()
-        .read_ram(papr_nestedv2::GuestRealAddr(STAMPS), &mut bytes)
+        .read_ram(
+            papr_nestedv2::GuestRealAddr(STAMPS + 8 * (n - k)),
+            &mut bytes,
+        )
         .map_err(|e| format!("reading the L2's stamps: {e}"))?;
     let mut d: Vec<u64> = bytes
         .chunks_exact(8)

@@ -181,6 +181,7 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
     ///
     /// # Errors
     /// As [`get_state`](Self::get_state).
+    #[inline(always)]
     pub fn get_regs(
         &self,
         ticket: &VcpuTicket,

@@ -93,6 +93,7 @@ impl<H: Hcall, M: RealMemory, D: Delay> NestedHv<H, M, D> {
     ///
     /// # Errors
     /// As [`run_vcpu`](Self::run_vcpu).
+    #[inline]
     pub fn run_vcpu_ticket(&self, ticket: &VcpuTicket) -> Result<u64, HcallError> {
         self.check_ticket("H_GUEST_RUN_VCPU", ticket)?;
         self.run_checked(ticket.guest, ticket.vcpu, RunFlags::NONE)

@@ -78,10 +78,17 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
     /// [`Error::DeadlinePassed`], [`Error::Hcall`], [`Error::State`], [`Error::Memory`],
     /// [`Error::IncompleteExit`].
     pub fn run(&mut self) -> Result<Exit, Error> {
+        self.run_inline()
+    }
+
+    /// [`run`](Self::run)'s body, inlined into [`run_loop`](Self::run_loop) too (no call,
+    /// no register save and restore, no copy of the exit between the loop and the run).
+    #[inline(always)]
+    pub(super) fn run_inline(&mut self) -> Result<Exit, Error> {
         let host = self.guest.host;
         stamps::mark(Phase::Loop);
         if self.dec_fix.is_some() {
-            self.dec_expiry()?;
+            self.dec_expiry_inline()?;
         }
         stamps::mark(Phase::Dec);
         let start = host.clock.now();
@@ -102,9 +109,8 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
                 host.mem.write(self.input, &input).map_err(Error::from)
             }
             Err(e) => self.write_large_input(e),
-        }
-        .and_then(|()| self.poison_output());
-        if let Err(e) = written {
+        };
+        if let Err(e) = written.and(self.poison_output()) {
             return Err(self.not_run(e));
         }
         stamps::mark(Phase::Write);

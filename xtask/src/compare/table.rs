@@ -233,7 +233,9 @@ userspace: this is the manual-API variant of the same VMM code).\n\
 (kernel-hcall: one KVM_RUN for N in-kernel H_CONFER exits; user-hcall/mmio: one KVM_RUN per \
 exit, the userspace completion included). Untraced boots cannot split an exit: Linux's inside \
 RUN, L1 software and hcalls come from the traced boot (*). Both sides: in the kernel-hcall \
-loop the L2 also times each exit itself (mftb from one `sc 1` to the next, stored in its RAM): \
+loop the L2 also times each exit itself (mftb from one `sc 1` to the next, stored in its RAM; \
+ours takes the median over the same last 1000 exits as its RUN records, since QEMU's cost per \
+exit drifts within a sample): \
 the same clock and method on both sides, untraced.\n",
     );
     t
