@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
+mod insns;
 mod table;
 
 use table::table;
@@ -59,7 +60,7 @@ const FAIL: &str = "EXIT-BENCH-FAIL ";
 const LOOPS: [&str; 3] = ["kernel-hcall", "user-hcall", "mmio"];
 
 const USAGE: &str =
-    "usage: cargo xtask compare [--rounds N] [--no-trace] [--timeout SECS] [--only ours|linux] [--stamps]";
+    "usage: cargo xtask compare [--rounds N] [--no-trace] [--timeout SECS] [--only ours|linux] [--stamps] [--insns]";
 
 /// The options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -71,6 +72,9 @@ struct Options {
     only: Option<String>,
     /// Our side built with phase stamps (`papr_nestedv2::stamps`), their split printed.
     stamps: bool,
+    /// Our L1's guest instructions per kernel-hcall exit counted under QEMU's trace
+    /// ([`insns`]), after the table.
+    insns: bool,
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
@@ -80,6 +84,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         timeout: Duration::from_secs(300),
         only: None,
         stamps: false,
+        insns: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -95,6 +100,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             "--timeout" => o.timeout = Duration::from_secs(num(a)?),
             "--no-trace" => o.trace = false,
             "--stamps" => o.stamps = true,
+            "--insns" => o.insns = true,
             "--only" => match it.next().map(String::as_str) {
                 Some(side @ ("ours" | "linux")) => o.only = Some(side.into()),
                 other => return Err(format!("--only wants ours or linux, got {other:?}")),
@@ -331,6 +337,15 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if o.stamps {
         println!("{}", stamp_table(&stamps));
     }
+    if o.insns && us {
+        let elf = bios::example_dir(OURS.example)
+            .join("target")
+            .join(PPC64LE)
+            .join("release")
+            .join(OURS.example);
+        let cmd = qemu::command_with("", MEMORY, &ours);
+        println!("{}", insns::measure(cmd, &work, &elf)?);
+    }
     Ok(())
 }
 
@@ -428,6 +443,7 @@ mod tests {
             (5, false, Some("ours"))
         );
         assert!(!d.stamps && parse_args(&args(&["--stamps"])).unwrap().stamps);
+        assert!(!d.insns && parse_args(&args(&["--insns"])).unwrap().insns);
         assert!(parse_args(&args(&["--rounds", "0"])).is_err());
         assert!(parse_args(&args(&["--only", "both"])).is_err());
         assert!(parse_args(&args(&["--bogus"]))
