@@ -130,23 +130,37 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
         stamps::mark(Phase::Output);
         let guest = self.guest;
         let exit = Exit::decode(trap, &self.state, |gpa| guest.is_ram(gpa))?;
-        let exit = match exit {
-            Exit::Mmio {
-                gpa, is_write, nia, ..
-            } => self.mmio_exit(gpa, is_write, nia)?,
+        // Each kind returned from its own arm: the hcall exit is moved as an hcall exit
+        // (eleven doublewords), not as any exit of the enum.
+        match exit {
             Exit::Hcall { .. } => {
                 self.pending = Pending::Hcall;
-                exit
+                self.exit_stats(&exit, start);
+                Ok(exit)
             }
-            other => other,
-        };
+            Exit::Mmio {
+                gpa, is_write, nia, ..
+            } => {
+                let exit = self.mmio_exit(gpa, is_write, nia)?;
+                self.exit_stats(&exit, start);
+                Ok(exit)
+            }
+            other => {
+                self.exit_stats(&other, start);
+                Ok(other)
+            }
+        }
+    }
+
+    /// Records `exit` in the statistics when they are on (the run started at `start`).
+    #[inline(always)]
+    fn exit_stats(&mut self, exit: &Exit, start: u64) {
         stamps::mark(Phase::Decode);
         if self.stats.is_enabled() {
-            let end = host.clock.now();
+            let end = self.guest.host.clock.now();
             self.stats.record(exit.kind(), end.saturating_sub(start), 0);
         }
         stamps::mark(Phase::Stats);
-        Ok(exit)
     }
 
     /// Dirty guest-wide registers, sent with one guest-wide SET before the run (rare: the
