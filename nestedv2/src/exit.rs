@@ -273,15 +273,15 @@ impl Exit {
                     GuestStateId::GPR11,
                     GuestStateId::GPR12,
                 ];
-                // One validity check for the ten (the common case), then the values.
-                let Some(v) = state.cached_many(&REGS) else {
+                // One validity check for the ten (the common case), then the values, by
+                // register number (no id lookup).
+                let Some([nr, args @ ..]) = state.cached_gprs::<10>(3) else {
                     let id = REGS.into_iter().find(|&id| need(id).is_err());
                     return Err(Error::IncompleteExit {
                         trap,
                         id: id.unwrap_or(GuestStateId::GPR3),
                     });
                 };
-                let [nr, args @ ..] = v.map(|r| r as u64);
                 Exit::Hcall { nr, args }
             }
             trap::HDSI => {

@@ -196,6 +196,12 @@ impl VcpuState {
             .first_chunk::<HEADER_SIZE>()
             .map(|c| u32::from_be_bytes(*c));
         let known = match count {
+            // An exit that carries nothing (HDEC, doorbell, external): what the one-pass
+            // check accepts for a count of 0, without its call.
+            Some(0) => {
+                self.exit_done();
+                Some(self.carried(GsidSet::EMPTY))
+            }
             Some(10) => self.apply_layout(&layout::HCALL, output),
             Some(5) => self.apply_layout(&layout::HDSI, output),
             Some(4) => self.apply_layout(&layout::HISI, output),

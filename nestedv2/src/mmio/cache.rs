@@ -12,10 +12,12 @@
 //! lie in another page).
 
 use super::decode::{is_prefix, Insn};
-use super::fetch::{fetch, read_gpa, translate_fetch, FetchError, Fetched, GuestMmu};
-use super::MSR_LE;
+use super::fetch::{
+    fetch, read_gpa, translate_fetch, FetchError, Fetched, GuestMmu, REAL_MODE_MASK,
+};
+use super::{MSR_IR, MSR_LE};
 use papr_hcall::RealMemory;
-use papr_mmu_radix::{L1RealAddr, TableMemory};
+use papr_mmu_radix::{GuestRealAddr, L1RealAddr, TableMemory};
 
 /// The 4 KiB granule a cached translation covers (leaves are at least this large and
 /// aligned to it).
@@ -76,6 +78,7 @@ impl FetchCache {
     ///
     /// # Errors
     /// Exactly those of [`fetch`] for the same arguments.
+    #[inline]
     pub fn fetch<M: RealMemory + TableMemory + ?Sized>(
         &mut self,
         mem: &M,
@@ -86,7 +89,12 @@ impl FetchCache {
         pidr: u32,
     ) -> Result<Fetched, FetchError> {
         let ea = nia & !3;
-        let gpa = translate_fetch(mem, mmu, msr, ea, pidr)?;
+        // Real mode inline ([`translate_fetch`]'s first case), the walk out of line.
+        let gpa = if msr & MSR_IR == 0 {
+            GuestRealAddr(ea & REAL_MODE_MASK)
+        } else {
+            translate_fetch(mem, mmu, msr, ea, pidr)?
+        };
         let key = Entry {
             root: mmu.partition_root.0,
             generation,
@@ -103,15 +111,7 @@ impl FetchCache {
                 })?;
                 ra
             }
-            _ => {
-                self.entry = None;
-                let ra = read_gpa(mem, mmu, gpa.0, &mut b, ea, false)?;
-                self.entry = Some(Entry {
-                    l1_page: ra.0 & !(GRANULE - 1),
-                    ..key
-                });
-                ra
-            }
+            _ => self.miss(mem, mmu, key, gpa, &mut b, ea)?,
         };
         let word = if msr & MSR_LE != 0 {
             u32::from_le_bytes(b)
@@ -127,5 +127,49 @@ impl FetchCache {
             gpa,
             l1_ra,
         })
+    }
+
+    /// The 4 bytes at L2 real address `gpa` through the cached translation alone, when it
+    /// holds `gpa`'s page of the tree at `root` under `generation` and the read succeeds;
+    /// `None` otherwise (then [`fetch`](Self::fetch) decides, and reports any error).
+    /// Changes nothing: what [`fetch`](Self::fetch) reads on a hit.
+    #[inline(always)]
+    pub(super) fn read_hit<M: RealMemory + ?Sized>(
+        &self,
+        mem: &M,
+        root: u64,
+        generation: u64,
+        gpa: u64,
+    ) -> Option<[u8; 4]> {
+        let e = self.entry?;
+        if e.root != root || e.generation != generation || e.gpa_page != gpa / GRANULE {
+            return None;
+        }
+        let mut b = [0u8; 4];
+        mem.read(L1RealAddr(e.l1_page | (gpa % GRANULE)), &mut b)
+            .ok()?;
+        Some(b)
+    }
+
+    /// A miss: the partition-scoped walk of `gpa` (the read into `b`), remembered under
+    /// `key` when it succeeds; the cache is empty when it fails.
+    #[cold]
+    #[inline(never)]
+    fn miss<M: RealMemory + TableMemory + ?Sized>(
+        &mut self,
+        mem: &M,
+        mmu: &GuestMmu,
+        key: Entry,
+        gpa: GuestRealAddr,
+        b: &mut [u8; 4],
+        ea: u64,
+    ) -> Result<L1RealAddr, FetchError> {
+        self.entry = None;
+        let ra = read_gpa(mem, mmu, gpa.0, b, ea, false)?;
+        self.entry = Some(Entry {
+            l1_page: ra.0 & !(GRANULE - 1),
+            ..key
+        });
+        Ok(ra)
     }
 }

@@ -99,6 +99,27 @@ impl MmioOp {
         }
     }
 
+    /// A load of the decoded `access` (no update form: nothing but NIA and MSR needed),
+    /// as [`prepare`] builds it.
+    #[inline(always)]
+    pub(super) const fn plain_load(
+        gpa: GuestRealAddr,
+        insn: Insn,
+        access: MmioAccess,
+        nia: u64,
+        msr: u64,
+    ) -> Self {
+        Self {
+            gpa,
+            insn,
+            access,
+            nia,
+            msr,
+            update_ea: None,
+            data: [0; 8],
+        }
+    }
+
     /// NIA after the instruction: `nia + 4` or `+ 8` (32-bit wrap when MSR\[SF\] = 0).
     #[must_use]
     pub const fn next_nia(&self) -> u64 {
@@ -110,6 +131,7 @@ impl MmioOp {
         }
     }
 
+    #[inline(always)]
     fn finish(&self, state: &mut VcpuState) -> Result<(), MmioError> {
         if let (Some(ra), Some(ea)) = (self.access.update, self.update_ea) {
             state.set_gpr(ra, ea)?;
@@ -125,6 +147,7 @@ impl MmioOp {
     ///
     /// # Errors
     /// [`MmioError::DataLength`] unless `data` is exactly the access's size, or for a store.
+    #[inline]
     pub fn complete_load(&self, state: &mut VcpuState, data: &[u8]) -> Result<u64, MmioError> {
         if self.access.is_write || data.len() != self.size() {
             return Err(MmioError::DataLength {
@@ -132,7 +155,7 @@ impl MmioOp {
                 got: data.len(),
             });
         }
-        let v = self.access.load_value(data, self.msr);
+        let v = load_exact(&self.access, data, self.msr);
         state.set_gpr(self.access.reg, v)?;
         self.finish(state)?;
         Ok(v)
@@ -148,6 +171,52 @@ impl MmioOp {
     }
 }
 
+/// [`MmioAccess::load_value`] of `data` holding exactly the access's size (1, 2, 4 or 8
+/// bytes, as [`MmioOp::complete_load`] checks): one fixed-width conversion instead of a
+/// loop over the bytes. Any other length goes through `load_value` itself.
+#[inline(always)]
+fn load_exact(access: &MmioAccess, data: &[u8], msr: u64) -> u64 {
+    if data.len() != usize::from(access.size.min(8)) {
+        return access.load_value(data, msr);
+    }
+    let be = access.big_endian(msr);
+    let (v, bits) = match *data {
+        [a] => (u64::from(a), 8),
+        [a, b] => (
+            u64::from(if be {
+                u16::from_be_bytes([a, b])
+            } else {
+                u16::from_le_bytes([a, b])
+            }),
+            16,
+        ),
+        [a, b, c, d] => (
+            u64::from(if be {
+                u32::from_be_bytes([a, b, c, d])
+            } else {
+                u32::from_le_bytes([a, b, c, d])
+            }),
+            32,
+        ),
+        [a, b, c, d, e, f, g, h] => {
+            let bytes = [a, b, c, d, e, f, g, h];
+            let v = if be {
+                u64::from_be_bytes(bytes)
+            } else {
+                u64::from_le_bytes(bytes)
+            };
+            return v;
+        }
+        _ => return access.load_value(data, msr),
+    };
+    if access.sign_extend {
+        let shift = 64 - bits;
+        (((v << shift) as i64) >> shift) as u64
+    } else {
+        v
+    }
+}
+
 fn gpr_id(n: u8) -> Option<GuestStateId> {
     GuestStateId::gpr(n)
 }
@@ -159,6 +228,7 @@ fn with_gpr(set: GsidSet, n: u8) -> GsidSet {
     }
 }
 
+#[inline(always)]
 fn cached_u64(state: &VcpuState, id: GuestStateId) -> Result<u64, MmioError> {
     state
         .cached(id)
@@ -210,6 +280,43 @@ pub fn prepare<S: StateSource + ?Sized>(
     state.load(need, src)?;
     let nia = cached_u64(state, GuestStateId::NIA)?;
     let msr = cached_u64(state, GuestStateId::MSR)?;
+    finish_prepare(state, insn, access, gpa, opts, nia, msr)
+}
+
+/// [`prepare`] when NIA and MSR are already valid, as `nia` and `msr` (what [`begin`]
+/// read): the same result, errors and cache state, with no reload unless the access
+/// needs a register that is not valid (the load of NIA and MSR with them would fetch
+/// nothing for them).
+#[inline(always)]
+fn prepare_known<S: StateSource + ?Sized>(
+    state: &mut VcpuState,
+    src: &mut S,
+    insn: Insn,
+    gpa: GuestRealAddr,
+    opts: MmioOptions,
+    nia: u64,
+    msr: u64,
+) -> Result<MmioOp, MmioError> {
+    let access = decode(insn)?;
+    let need = registers_needed(&access, opts);
+    if need != GsidSet::EMPTY {
+        state.load(need, src)?;
+    }
+    finish_prepare(state, insn, access, gpa, opts, nia, msr)
+}
+
+/// The rest of [`prepare`], once every register `access` needs is valid.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn finish_prepare(
+    state: &VcpuState,
+    insn: Insn,
+    access: MmioAccess,
+    gpa: GuestRealAddr,
+    opts: MmioOptions,
+    nia: u64,
+    msr: u64,
+) -> Result<MmioOp, MmioError> {
     let sf = msr & MSR_SF != 0;
     let gpr = |state: &VcpuState, n: u8| -> u64 {
         gpr_id(n)
@@ -301,12 +408,19 @@ fn begin_with<S: StateSource + ?Sized>(
     opts: MmioOptions,
     fetch: impl FnOnce(u64, u64, u32) -> Result<Fetched, FetchError>,
 ) -> Result<MmioOp, MmioError> {
+    const NIA_MSR: [GuestStateId; 2] = [GuestStateId::NIA, GuestStateId::MSR];
     let pidr = GsidSet::EMPTY.with(GuestStateId::PIDR);
-    if !(state.is_valid(GuestStateId::NIA) && state.is_valid(GuestStateId::MSR)) {
-        state.load(PTREGS.union(pidr), src)?;
-    }
-    let nia = cached_u64(state, GuestStateId::NIA)?;
-    let msr = cached_u64(state, GuestStateId::MSR)?;
+    // Both came with the HDSI exit (the usual case): one validity check, no reload.
+    let [nia, msr] = match state.cached_many(&NIA_MSR) {
+        Some([nia, msr]) => [nia as u64, msr as u64],
+        None => {
+            state.load(PTREGS.union(pidr), src)?;
+            [
+                cached_u64(state, GuestStateId::NIA)?,
+                cached_u64(state, GuestStateId::MSR)?,
+            ]
+        }
+    };
     let pid = if needs_pid(msr, nia) {
         state.load(pidr.union(GsidSet::GPRS), src)?;
         state.cached(GuestStateId::PIDR).map_or(0, |v| v as u32)
@@ -314,5 +428,38 @@ fn begin_with<S: StateSource + ?Sized>(
         0
     };
     let f = fetch(msr, nia, pid)?;
-    prepare(state, src, f.insn, gpa, opts)
+    // NIA and MSR are valid here and no load since changed them (a load only fills
+    // registers that are not valid): `prepare` would read the same two values.
+    prepare_known(state, src, f.insn, gpa, opts, nia, msr)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(4096))]
+
+        /// The fixed-width completion is `load_value`, for every decoded access, byte
+        /// order and data length.
+        #[test]
+        fn load_exact_is_load_value(
+            w: u32,
+            po in 30u32..=46,
+            xo in prop_oneof![Just(23u32), Just(343), Just(341), Just(534), Just(790), Just(532), Just(21)],
+            x: bool,
+            data in proptest::collection::vec(any::<u8>(), 0..10),
+            msr: u64,
+        ) {
+            let word = if x {
+                31 << 26 | (w & 0x03FF_F800) | xo << 1
+            } else {
+                po << 26 | (w & 0x03FF_FFFF)
+            };
+            if let Ok(a) = decode(Insn::word(word)) {
+                prop_assert_eq!(load_exact(&a, &data, msr), a.load_value(&data, msr));
+            }
+        }
+    }
 }

@@ -66,9 +66,16 @@ impl MmioData {
     /// The low `size` bytes of `value`, most significant first (a big-endian device
     /// register), or `None` when `size` exceeds 8.
     #[must_use]
+    #[inline]
     pub fn from_be_value(value: u64, size: u8) -> Option<Self> {
-        let all = value.to_be_bytes();
-        Self::new(all.get(8usize.checked_sub(usize::from(size))?..)?)
+        // The low `size` bytes shifted to the top: first in big-endian order, zeros after
+        // (no copy of a slice of variable length).
+        let bytes = match size {
+            0 => [0; 8],
+            1..=8 => (value << (64 - 8 * u32::from(size))).to_be_bytes(),
+            _ => return None,
+        };
+        Some(Self { bytes, len: size })
     }
 
     /// The low `size` bytes of `value`, least significant first (a little-endian device
@@ -79,12 +86,20 @@ impl MmioData {
     /// assert_eq!(MmioData::from_le_value(0x1234, 2).unwrap().as_bytes(), &[0x34, 0x12]);
     /// ```
     #[must_use]
+    #[inline]
     pub fn from_le_value(value: u64, size: u8) -> Option<Self> {
-        Self::new(value.to_le_bytes().get(..usize::from(size))?)
+        // The high bytes masked off: the low `size` bytes first, zeros after.
+        let bytes = match size {
+            0 => [0; 8],
+            1..=8 => (value & (u64::MAX >> (64 - 8 * u32::from(size)))).to_le_bytes(),
+            _ => return None,
+        };
+        Some(Self { bytes, len: size })
     }
 
     /// The bytes, in storage order.
     #[must_use]
+    #[inline]
     pub fn as_bytes(&self) -> &[u8] {
         self.bytes.get(..usize::from(self.len)).unwrap_or(&[])
     }
@@ -148,6 +163,24 @@ mod tests {
             let mut rev = le.as_bytes().to_vec();
             rev.reverse();
             assert_eq!(be.as_bytes(), &rev[..]);
+        }
+    }
+
+    proptest::proptest! {
+        /// The shifts and masks give what copying the value's bytes gives.
+        #[test]
+        fn values_are_their_bytes(value: u64, size in 0u8..12) {
+            let be = value.to_be_bytes();
+            let le = value.to_le_bytes();
+            let n = usize::from(size);
+            proptest::prop_assert_eq!(
+                MmioData::from_be_value(value, size),
+                be.get(8usize.saturating_sub(n)..).filter(|_| n <= 8).and_then(MmioData::new)
+            );
+            proptest::prop_assert_eq!(
+                MmioData::from_le_value(value, size),
+                le.get(..n).and_then(MmioData::new)
+            );
         }
     }
 

@@ -20,6 +20,8 @@
 //!    [`MmioOp::complete_store`]): the register reads a store needs come in one batched
 //!    GET; the load result, the update-form EA and the new NIA are written through the
 //!    [`VcpuState`](papr_vcpu_state::VcpuState) cache and ride in the next run input.
+//!    [`begin_fast`] is the shortcut `Vcpu::run` takes first for the common exit (a
+//!    real-mode D-form load from a cached code page), with exactly `begin_cached`'s result.
 //!
 //! | MMIO exit | hcalls (RUN included) |
 //! |---|---|
@@ -53,6 +55,9 @@ mod cache;
 mod complete;
 mod data;
 mod decode;
+#[cfg(test)]
+mod decode_fast_test;
+mod fast;
 mod fetch;
 
 pub use cache::FetchCache;
@@ -61,6 +66,7 @@ pub use complete::{
 };
 pub use data::MmioData;
 pub use decode::{decode, is_prefix, EaForm, Insn, MmioAccess, Unsupported, UnsupportedReason};
+pub use fast::begin_fast;
 pub use fetch::{
     fetch, needs_pid, srr1, translate_fetch, walk_process_scoped, FetchError, Fetched, GuestMmu,
     L2Interrupt, ProcessTranslation, PROCESS_EA_BITS, REAL_MODE_MASK,

@@ -33,7 +33,8 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
     /// another number of bytes than it reads, or a store gets data (the exit stays
     /// pending: complete it again with the right data).
     pub fn complete_mmio(&mut self, data: &[u8]) -> Result<(), Error> {
-        let Pending::Mmio(op) = self.pending else {
+        // By reference: the op is not copied out (the state is another field).
+        let Pending::Mmio(ref op) = self.pending else {
             return Err(Error::NothingToComplete(
                 "the last exit was not an MMIO exit with a decoded instruction",
             ));

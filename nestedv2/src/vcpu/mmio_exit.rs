@@ -1,7 +1,7 @@
 //! An MMIO exit's instruction: fetched from L2 memory (through the fetch cache) and
 //! decoded into the [`Exit::Mmio`] the VMM sees.
 
-use super::{Pending, Vcpu, RUN_MMIO_OPTIONS};
+use super::{Pending, Scratch, Vcpu, RUN_MMIO_OPTIONS};
 use crate::error::Error;
 use crate::exit::Exit;
 use crate::host::Backend;
@@ -26,27 +26,49 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
         let guest = self.guest;
         // The MSR `mmio::begin` fetches with, when it is already cached (it uses the cached
         // one then): in real mode the process table is not needed.
-        let relocated = !self.state.is_valid(GuestStateId::NIA)
-            || self
-                .state
-                .cached(GuestStateId::MSR)
-                .is_none_or(|msr| msr as u64 & mmio::MSR_IR != 0);
+        let relocated = self
+            .state
+            .cached_many(&[GuestStateId::NIA, GuestStateId::MSR])
+            .is_none_or(|[_, msr]| msr as u64 & mmio::MSR_IR != 0);
         let (mmu, generation) = guest.fetch_view(relocated);
-        let mem = &guest.host.mem;
-        let mut cache = self.fetch_cache;
-        let op = self.with_source(|state, src| {
-            mmio::begin_cached(
-                state,
-                src,
-                mem,
-                &mmu,
+        let host = guest.host;
+        // The common exit (a real-mode load from a cached code page) without the general
+        // path's results and errors: the same op, nothing changed.
+        if !relocated {
+            if let Some(op) = mmio::begin_fast(
+                &self.state,
+                &host.mem,
+                mmu.partition_root,
                 generation,
-                &mut cache,
+                &self.fetch_cache,
                 gpa,
-                RUN_MMIO_OPTIONS,
-            )
-        });
-        self.fetch_cache = cache;
+            ) {
+                self.pending = Pending::Mmio(op);
+                return Ok(Exit::Mmio {
+                    gpa,
+                    size: Some(op.access.size),
+                    is_write,
+                    data: None,
+                    insn: Some(op.insn.word),
+                    access: Some(op.access),
+                    nia,
+                    fetch_error: None,
+                });
+            }
+        }
+        // The vCPU's state and fetch cache borrowed apart, in place (no copy of the cache
+        // in and out), and the GET source by its own type (no `dyn`).
+        let mut src = Scratch::<P>::new(&host.hv, guest.id(), self.id, self.input);
+        let op = mmio::begin_cached(
+            &mut self.state,
+            &mut src,
+            &host.mem,
+            &mmu,
+            generation,
+            &mut self.fetch_cache,
+            gpa,
+            RUN_MMIO_OPTIONS,
+        );
         let (insn, op, fetch_error) = match op {
             Ok(op) => (Some(op.insn.word), Some(op), None),
             Err(mmio::MmioError::Unsupported(u)) => (Some(u.insn.word), None, None),

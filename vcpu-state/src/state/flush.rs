@@ -11,7 +11,7 @@ impl VcpuState {
     ///
     /// The run loop must also set HDEC_EXPIRY_TB (and LPCR, if it changes MER) before each
     /// flush: the cache sends exactly what is dirty. If `input` is too small nothing is
-    /// flushed.
+    /// flushed (the cache is unchanged; `input` may hold a partial write).
     ///
     /// ```
     /// use papr_gsb::{Gsb, GuestStateId, Policy};
@@ -28,9 +28,10 @@ impl VcpuState {
     #[inline(always)]
     pub fn flush(&mut self, input: &mut [u8]) -> Result<usize, StateError> {
         let set = self.dirty.intersection(THREAD_REGS);
-        if set.is_empty() {
+        let capacity = input.len();
+        // `==`, not `is_empty()` (a popcount of every word): the steady state's test.
+        if set == GsidSet::EMPTY {
             // Nothing to send (an unchanged HDEC expiry is not re-sent): an empty buffer.
-            let capacity = input.len();
             let hdr = input
                 .first_chunk_mut::<HEADER_SIZE>()
                 .ok_or(StateError::InputTooSmall {
@@ -41,18 +42,10 @@ impl VcpuState {
             *hdr = [0; HEADER_SIZE];
             return Ok(HEADER_SIZE);
         }
-        let needed = sets::wire_size_fast(&set);
-        let capacity = input.len();
-        if needed > capacity {
-            return Err(StateError::InputTooSmall {
-                id: set.iter().next().unwrap_or_default(),
-                needed,
-                capacity,
-            });
-        }
         // The wire format of `papr_gsb` (be32 count; be16 id, be16 length, big-endian
-        // value), written directly: the size check above covers every element, and the
-        // tests parse every flushed buffer back with `papr_gsb::Gsb::parse`.
+        // value), written directly in one pass, each element's room checked as it is
+        // written (no size pre-pass); the tests parse every flushed buffer back with
+        // `papr_gsb::Gsb::parse`.
         let mut at = HEADER_SIZE;
         let mut count = 0u32;
         for index in set.indices() {
@@ -62,25 +55,27 @@ impl VcpuState {
             let value = self.values.get(index).copied().unwrap_or(0);
             let dst = input.get_mut(at..).unwrap_or(&mut []);
             // One fixed-size store per width (no copy routine, one bounds check).
-            match size {
-                8 => {
-                    if let Some((h, v)) = dst.first_chunk_mut::<12>().map(|e| e.split_at_mut(4)) {
-                        h.copy_from_slice(&header.to_be_bytes());
-                        v.copy_from_slice(&(value as u64).to_be_bytes());
-                    }
-                }
-                4 => {
-                    if let Some((h, v)) = dst.first_chunk_mut::<8>().map(|e| e.split_at_mut(4)) {
-                        h.copy_from_slice(&header.to_be_bytes());
-                        v.copy_from_slice(&(value as u32).to_be_bytes());
-                    }
-                }
-                _ => {
-                    if let Some((h, v)) = dst.first_chunk_mut::<20>().map(|e| e.split_at_mut(4)) {
-                        h.copy_from_slice(&header.to_be_bytes());
-                        v.copy_from_slice(&value.to_be_bytes());
-                    }
-                }
+            let fits = match size {
+                8 => dst.first_chunk_mut::<12>().map(|e| {
+                    let (h, v) = e.split_at_mut(4);
+                    h.copy_from_slice(&header.to_be_bytes());
+                    v.copy_from_slice(&(value as u64).to_be_bytes());
+                }),
+                4 => dst.first_chunk_mut::<8>().map(|e| {
+                    let (h, v) = e.split_at_mut(4);
+                    h.copy_from_slice(&header.to_be_bytes());
+                    v.copy_from_slice(&(value as u32).to_be_bytes());
+                }),
+                _ => dst.first_chunk_mut::<20>().map(|e| {
+                    let (h, v) = e.split_at_mut(4);
+                    h.copy_from_slice(&header.to_be_bytes());
+                    v.copy_from_slice(&value.to_be_bytes());
+                }),
+            };
+            if fits.is_none() {
+                // Nothing flushed: the cache is unchanged (the buffer holds a partial
+                // write, which no run reads).
+                return Err(too_small(&set, capacity));
             }
             at += ELEMENT_HEADER_SIZE + size as usize;
             count += 1;
@@ -144,5 +139,17 @@ impl VcpuState {
     pub fn run_failed(&mut self) {
         self.dirty = self.dirty.union(self.in_flight);
         self.in_flight.clear();
+    }
+}
+
+/// The error of a flush of `set` into a buffer of `capacity` bytes that cannot hold it:
+/// the first id and the bytes the whole flush needs.
+#[cold]
+#[inline(never)]
+fn too_small(set: &GsidSet, capacity: usize) -> StateError {
+    StateError::InputTooSmall {
+        id: set.iter().next().unwrap_or_default(),
+        needed: sets::wire_size_fast(set),
+        capacity,
     }
 }
