@@ -49,3 +49,18 @@ fn algebra() {
     assert!(!c.remove(GuestStateId::NIA));
     assert_eq!(format!("{:?}", b), "{NIA(0x1021), MSR(0x1022)}");
 }
+
+proptest::proptest! {
+    /// `is_empty` (the words or-ed) is `len() == 0`, and `for_each_index` walks what
+    /// `indices` yields, in the same order, for any set of defined ids.
+    #[test]
+    fn empty_and_index_walk_agree_with_len_and_indices(
+        picks in proptest::collection::vec(0usize..TABLE.len(), 0..12)
+    ) {
+        let s: GsidSet = picks.iter().map(|&i| TABLE[i].id).collect();
+        proptest::prop_assert_eq!(s.is_empty(), s.len() == 0);
+        let mut walked = Vec::new();
+        s.for_each_index(|i| walked.push(i));
+        proptest::prop_assert_eq!(walked, s.indices().collect::<Vec<_>>());
+    }
+}

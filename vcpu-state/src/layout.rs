@@ -9,7 +9,7 @@ use papr_gsb::{GsidSet, GuestStateId, ELEMENT_HEADER_SIZE, GSID_COUNT, HEADER_SI
 /// the offset and length of its value.
 #[derive(Clone, Copy)]
 pub(crate) struct Slot {
-    header: u32,
+    pub(crate) header: u32,
     pub(crate) index: usize,
     pub(crate) at: usize,
     pub(crate) len: usize,

@@ -29,8 +29,7 @@ impl VcpuState {
     pub fn flush(&mut self, input: &mut [u8]) -> Result<usize, StateError> {
         let set = self.dirty.intersection(THREAD_REGS);
         let capacity = input.len();
-        // `==`, not `is_empty()` (a popcount of every word): the steady state's test.
-        if set == GsidSet::EMPTY {
+        if set.is_empty() {
             // Nothing to send (an unchanged HDEC expiry is not re-sent): an empty buffer.
             let hdr = input
                 .first_chunk_mut::<HEADER_SIZE>()
@@ -48,7 +47,11 @@ impl VcpuState {
         // `papr_gsb::Gsb::parse`.
         let mut at = HEADER_SIZE;
         let mut count = 0u32;
-        for index in set.indices() {
+        let mut fits_all = true;
+        set.for_each_index(|index| {
+            if !fits_all {
+                return;
+            }
             // The header (id, size) from the per-index table: no id lookup.
             let header = crate::output::header_at(index);
             let size = header & 0xFFFF;
@@ -72,13 +75,14 @@ impl VcpuState {
                     v.copy_from_slice(&value.to_be_bytes());
                 }),
             };
-            if fits.is_none() {
-                // Nothing flushed: the cache is unchanged (the buffer holds a partial
-                // write, which no run reads).
-                return Err(too_small(&set, capacity));
-            }
+            fits_all = fits.is_some();
             at += ELEMENT_HEADER_SIZE + size as usize;
             count += 1;
+        });
+        if !fits_all {
+            // Nothing flushed: the cache is unchanged (the buffer holds a partial write,
+            // which no run reads).
+            return Err(too_small(&set, capacity));
         }
         if let Some(hdr) = input.first_chunk_mut::<HEADER_SIZE>() {
             *hdr = count.to_be_bytes();
