@@ -78,13 +78,6 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
     /// [`Error::DeadlinePassed`], [`Error::Hcall`], [`Error::State`], [`Error::Memory`],
     /// [`Error::IncompleteExit`].
     pub fn run(&mut self) -> Result<Exit, Error> {
-        self.run_inline()
-    }
-
-    /// [`run`](Self::run)'s body, inlined into [`run_loop`](Self::run_loop) too (no call,
-    /// no register save and restore, no copy of the exit between the loop and the run).
-    #[inline(always)]
-    pub(super) fn run_inline(&mut self) -> Result<Exit, Error> {
         let host = self.guest.host;
         stamps::mark(Phase::Loop);
         if self.dec_fix.is_some() {

@@ -109,7 +109,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
         let mut in_a_row = 0u64;
         let mut repeat = Repeat::default();
         loop {
-            let exit = self.run_inline()?;
+            let exit = self.run()?;
             let timed = self.stats.is_enabled();
             let now = |v: &Self| if timed { v.guest.host.clock.now() } else { 0 };
             let t0 = now(self);
