@@ -137,6 +137,9 @@ pub struct Sample {
     pub untraced_l2_p50: Option<u64>,
     /// Traced boot: `cycle_p50` of the same sample run untraced right before.
     pub untraced_cycle_p50: Option<u64>,
+    /// Median over single exits of (the L2-timed exit − the RUN its `sc 1` came in), ticks
+    /// (ours: the two are paired exit by exit; may be negative).
+    pub l2_minus_run_p50: Option<i64>,
     /// Median ticks inside one RUN.
     pub run_p50: Option<u64>,
     /// Median ticks between a RUN's return and the next RUN (traced only).
@@ -179,6 +182,9 @@ pub fn parse_line(line: &str) -> Option<Sample> {
         l2_p50: num("l2_p50"),
         untraced_l2_p50: num("untraced_l2_p50"),
         untraced_cycle_p50: num("untraced_cycle_p50"),
+        l2_minus_run_p50: kv
+            .get("l2_minus_run_p50")
+            .and_then(|v| v.parse::<i64>().ok()),
         run_p50: num("run_p50"),
         l1_p50: num("l1_p50"),
         other: num("other_hcall_ticks"),

@@ -95,6 +95,11 @@ struct Sample {
 #[derive(Debug, Default, Clone, Copy)]
 struct Medians {
     l2: Option<u64>,
+    /// Median over single exits of (the L2's timing of exit i − the time inside the RUN in
+    /// which its `sc 1` came): the L1 software of that exit plus the difference of two
+    /// RUNs' entry halves; unlike the difference of two medians, steady when QEMU's cost
+    /// per RUN switches between levels within a sample.
+    l2_run: Option<i64>,
     run: Option<u64>,
     l1: Option<u64>,
     cycle: Option<u64>,
@@ -125,6 +130,7 @@ impl Recorder {
         let mut l1: Vec<u64> = recs.iter().map(|&(_, g)| g).collect();
         Medians {
             l2: None,
+            l2_run: None,
             run: median(&mut run),
             l1: median(&mut l1),
             cycle: median(&mut cycle),
@@ -147,8 +153,9 @@ fn hcalls(_: &L2Vcpu<'_, '_>) -> u64 {
 fn report(name: &str, k: u64, s: &Sample, tb_hz: u64) {
     let opt = |v: Option<u64>| v.map_or(String::from("-"), |v| format!("{v}"));
     println!(
-        "EXIT-BENCH side=ours loop={name} sample={k} exits={} ticks={} run={} hcalls={} p50={} tb={tb_hz} other_hcall_ticks={} run_p50={} l1_p50={} cycle_p50={} l2_p50={}",
-        s.exits, s.ticks, s.run, s.hcalls, opt(s.p50), s.other, opt(s.med.run), opt(s.med.l1), opt(s.med.cycle), opt(s.med.l2)
+        "EXIT-BENCH side=ours loop={name} sample={k} exits={} ticks={} run={} hcalls={} p50={} tb={tb_hz} other_hcall_ticks={} run_p50={} l1_p50={} cycle_p50={} l2_p50={} l2_minus_run_p50={}",
+        s.exits, s.ticks, s.run, s.hcalls, opt(s.p50), s.other, opt(s.med.run), opt(s.med.l1), opt(s.med.cycle), opt(s.med.l2),
+        s.med.l2_run.map_or(String::from("-"), |v| format!("{v}"))
     );
     if cfg!(feature = "stamps") {
         let per: Vec<String> = Phase::ALL
@@ -193,12 +200,17 @@ fn enter_at(v: &mut L2Vcpu<'_, '_>, pc: u64, r14: u64, r15: u64) -> Result<(), S
         .map_err(|e| format!("set GPR14/15: {e}"))
 }
 
-/// Median of the last per-exit stamps of the `n` the kernel loop's L2 stored at
-/// [`STAMPS`]: the same last [`SLOTS`](crate::timed::SLOTS) exits whose RUNs
-/// [`Recorder::medians`] takes, so that "L2-timed exit − inside RUN" subtracts medians of
-/// the same exits (QEMU's cost per exit drifts within a sample: its software TLB, flushed
-/// on every switch, changes size with use).
-fn l2_median(v: &L2Vcpu<'_, '_>, n: u64) -> Result<Option<u64>, String> {
+/// Over the last [`SLOTS`](crate::timed::SLOTS) of the `n` per-exit stamps the kernel
+/// loop's L2 stored at [`STAMPS`] (the exits whose RUNs [`Recorder::medians`] takes): their
+/// median, and the median of (stamp − the RUN its `sc 1` came in) paired exit by exit, the
+/// sample's first RUN being number `first_run`. QEMU's time per RUN switches between
+/// levels within a sample (its software TLB, flushed on every switch, changes size with
+/// use), so a difference of two medians can land between levels; the paired one does not.
+fn l2_median(
+    v: &L2Vcpu<'_, '_>,
+    n: u64,
+    first_run: u64,
+) -> Result<(Option<u64>, Option<i64>), String> {
     let k = n.min(crate::timed::SLOTS as u64);
     let mut bytes = alloc::vec![0u8; 8 * k as usize];
     v.guest()
@@ -215,7 +227,19 @@ fn l2_median(v: &L2Vcpu<'_, '_>, n: u64) -> Result<Option<u64>, String> {
             u64::from_le_bytes(w)
         })
         .collect();
-    Ok(median(&mut d))
+    // Stamp i (of the last k) times exit n - k + i, whose `sc 1` came inside RUN number
+    // first_run + n - k + i.
+    let mut paired: Vec<i64> = d
+        .iter()
+        .enumerate()
+        .filter_map(|(i, &stamp)| {
+            let (run, _) = crate::timed::record(first_run + (n - k) + i as u64)?;
+            Some(stamp as i64 - run as i64)
+        })
+        .collect();
+    paired.sort_unstable();
+    let l2_run = paired.get(paired.len() / 2).copied();
+    Ok((median(&mut d), l2_run))
 }
 
 /// Takes a sample: `f` runs it and returns (exits, median of one `run()`, per-exit medians).
@@ -255,8 +279,9 @@ fn kernel_hcall(v: &mut L2Vcpu<'_, '_>, n: u64) -> Result<Sample, String> {
         match last {
             Exit::Hcall { nr: USER_HCALL, .. } if h.confers == n => {
                 let rec = core::mem::replace(&mut h.rec, Recorder::new());
+                let first_run = rec.since;
                 let mut med = rec.medians();
-                med.l2 = l2_median(v, n)?;
+                (med.l2, med.l2_run) = l2_median(v, n, first_run)?;
                 Ok((n + 1, None, med))
             }
             other => Err(format!(

@@ -94,6 +94,17 @@ pub fn records(since: u64) -> Vec<(u64, u64)> {
         .collect()
 }
 
+/// The record of RUN number `k` (0 = the first RUN), while the ring still holds it: (ticks
+/// inside it, ticks of L1 software from the previous RUN's return to it).
+pub fn record(k: u64) -> Option<(u64, u64)> {
+    let runs = PAGE.runs.load(Relaxed);
+    if k >= runs || runs - k > SLOTS as u64 {
+        return None;
+    }
+    let v = PAGE.ring.get((k % SLOTS as u64) as usize)?.load(Relaxed);
+    Some((u64::from(v & 0xFFFF), u64::from(v >> 16)))
+}
+
 /// Adds `n` to `counter`: a load and a store, not an atomic read-modify-write (this L1
 /// makes hcalls from one CPU only; the `ldarx`/`stdcx.` loop would be part of the L1 time
 /// it measures).

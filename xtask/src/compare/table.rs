@@ -129,7 +129,16 @@ mod per {
     /// L1 software per exit without tracing: the untraced median exit (as the L2 timed it,
     /// else return to return) − the median time inside one RUN. Ours: one sample. Linux's
     /// traced samples: the same sample run untraced right before − the traced RUN median.
+    ///
+    /// Ours, when the L2's stamps and the RUN records pair up exit by exit: the median of
+    /// the per-exit differences instead (QEMU's time per RUN switches between levels within
+    /// a sample, and a difference of two medians then lands between them).
     pub fn l1_untraced(s: &Sample) -> Option<f64> {
+        if s.side == "ours" {
+            if let Some(d) = s.l2_minus_run_p50 {
+                return Some(d as f64 / s.us_ticks());
+            }
+        }
         let exit = match s.side.as_str() {
             "linux-traced" => s.untraced_l2_p50.or(s.untraced_cycle_p50),
             _ => s.l2_p50.or(s.cycle_p50),
@@ -234,8 +243,8 @@ userspace: this is the manual-API variant of the same VMM code).\n\
 exit, the userspace completion included). Untraced boots cannot split an exit: Linux's inside \
 RUN, L1 software and hcalls come from the traced boot (*). Both sides: in the kernel-hcall \
 loop the L2 also times each exit itself (mftb from one `sc 1` to the next, stored in its RAM; \
-ours takes the median over the same last 1000 exits as its RUN records, since QEMU's cost per \
-exit drifts within a sample): \
+ours pairs the last 1000 of them exit by exit with its RUN records and takes the median of \
+the differences, since QEMU's time per RUN switches between levels within a sample): \
 the same clock and method on both sides, untraced.\n",
     );
     t
@@ -296,5 +305,14 @@ mod tests {
         );
         // Linux's untraced total per exit: 40980480 / 2001 / 512 = 40.0 µs.
         assert!(t.contains("  40.00"), "{t}");
+        // With the exit-by-exit pairing, ours is its median: 1024 ticks = 2 µs, 0.08, met.
+        let paired = format!("{} l2_minus_run_p50=1024", lines[0]);
+        let mut all = all;
+        all[0] = (1, parse_line(&paired).unwrap());
+        let t = table(&all, "linux-image-x", 1);
+        assert!(
+            t.contains("ours 2.00 µs / Linux 25.00 µs* = 0.080: met"),
+            "{t}"
+        );
     }
 }
