@@ -299,7 +299,7 @@ fn prepare_known<S: StateSource + ?Sized>(
 ) -> Result<MmioOp, MmioError> {
     let access = decode(insn)?;
     let need = registers_needed(&access, opts);
-    if need != GsidSet::EMPTY {
+    if !need.is_empty() {
         state.load(need, src)?;
     }
     finish_prepare(state, insn, access, gpa, opts, nia, msr)

@@ -54,7 +54,7 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
             match req.and_then(|r| Ok((r, hv.vcpu_ticket(gid, id)?))) {
                 Ok((dec_req, ticket)) => Ok((out, dec_req, ticket)),
                 Err(e) => {
-                    out.release(host, input);
+                    out.release(host);
                     Err(e)
                 }
             }
@@ -103,8 +103,8 @@ struct Output {
 
 impl Output {
     /// Frees the output's own page, if it has one (a failed creation).
-    fn release<P: Backend>(&self, host: &NestedHost<P>, input: L1RealAddr) {
-        if self.own_page && self.address != input {
+    fn release<P: Backend>(&self, host: &NestedHost<P>) {
+        if self.own_page {
             host.free_page(self.address);
         }
     }
@@ -184,7 +184,7 @@ fn register_buffers<P: Backend>(
     match sent {
         Ok(()) => Ok(out),
         Err(e) => {
-            out.release(host, input);
+            out.release(host);
             Err(e)
         }
     }

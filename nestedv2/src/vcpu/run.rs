@@ -103,7 +103,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
             }
             Err(e) => self.write_large_input(e),
         };
-        if let Err(e) = written.and(self.poison_output()) {
+        if let Err(e) = written.and_then(|()| self.poison_output()) {
             return Err(self.not_run(e));
         }
         stamps::mark(Phase::Write);

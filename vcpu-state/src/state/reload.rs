@@ -29,14 +29,13 @@ impl VcpuState {
         src: &mut S,
     ) -> Result<(), StateError> {
         let uncached = ids.difference(CACHED);
-        // `==`, not `is_empty()` (a popcount of every word): the usual case's tests.
-        if uncached != GsidSet::EMPTY {
+        if !uncached.is_empty() {
             return Err(StateError::NotCached {
                 id: uncached.iter().next().unwrap_or_default(),
             });
         }
         let missing = ids.difference(self.valid);
-        if missing == GsidSet::EMPTY {
+        if missing.is_empty() {
             // All valid (an exit handler's usual case): no request buffer, no hcall.
             return Ok(());
         }
