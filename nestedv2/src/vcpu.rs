@@ -150,6 +150,12 @@ pub const RUN_MMIO_OPTIONS: MmioOptions = MmioOptions {
 ///
 /// The register state lives in a [`VcpuState`] cache: [`state`](Self::state) /
 /// [`state_mut`](Self::state_mut) read and write it; writes ride in the next run input.
+///
+/// A `Vcpu` is page-aligned and one page long (4 KiB), wherever it is kept: everything
+/// an exit reads and writes of it (the register cache, the run bookkeeping) is on one page.
+/// Under QEMU's TCG each page an exit touches costs a TLB refill per exit, because QEMU
+/// flushes its TLB on every L1↔L2 switch; unaligned, the cache spread over two or three.
+#[repr(align(4096))]
 pub struct Vcpu<'g, 'h, P: Backend, A: TableAlloc> {
     guest: &'g Guest<'h, P, A>,
     id: VcpuId,

@@ -19,9 +19,7 @@ use crate::error::StateError;
 use crate::layout;
 use crate::sets::{L1_OWNED, THREAD_REGS};
 use crate::state::{decode, VcpuState};
-use papr_gsb::{
-    Gsb, GsidSet, GuestStateId, Policy, ELEMENT_HEADER_SIZE, GSID_COUNT, HEADER_SIZE, TABLE,
-};
+use papr_gsb::{Gsb, GsidSet, GuestStateId, Policy, ELEMENT_HEADER_SIZE, GSID_COUNT, HEADER_SIZE};
 
 /// Registers an exit may carry at most (each thread-wide register once): a larger
 /// element count is [`StateError::OutputCount`].
@@ -36,42 +34,43 @@ const _: () = assert!(GSID_COUNT <= 256);
 // QEMU's largest exit (0xC00: GPR3..GPR12) takes the fast path.
 const _: () = assert!(FAST_ELEMENTS >= 10);
 
-/// By dense GSID index: the value size of a thread-wide register, 0 for every other id.
-// `i < GSID_COUNT == TABLE.len()`; `const fn` cannot use `get()`.
-#[allow(clippy::indexing_slicing)]
-const SIZES: [u8; GSID_COUNT] = {
-    let mut sizes = [0u8; GSID_COUNT];
-    let mut i = 0;
-    while i < GSID_COUNT {
-        if THREAD_REGS.contains(TABLE[i].id) {
-            sizes[i] = TABLE[i].size() as u8;
-        }
-        i += 1;
+/// The value size of the thread-wide register of dense index `index`, 0 for every other
+/// index: computed from the id classes (GPRs and SPRs of 0x1000 are 8 bytes, the SPRs of
+/// 0x2000 are 4, the VSRs of 0x3000 are 16; of the exit registers 0xF000, HDSISR and HEIR
+/// are 4) with compares, not read from a table. Under QEMU each page the exit path touches
+/// costs a TLB refill per exit (QEMU flushes its TLB on every L1↔L2 switch): a table in
+/// `.rodata` would be one more. The `sizes_match_the_table` test keeps it equal to the
+/// GSID table.
+#[inline(always)]
+pub(crate) const fn size_at(index: usize) -> u32 {
+    // Dense indices: 15..99 = 0x1000.., 99..114 = 0x2000.., 114..178 = 0x3000..,
+    // 178..182 = HDAR, HDSISR, HEIR, ASDR.
+    if index < 15 {
+        0
+    } else if index < 99 {
+        8
+    } else if index < 114 {
+        4
+    } else if index < 178 {
+        16
+    } else if index == 178 || index == 181 {
+        8
+    } else if index < 181 {
+        4
+    } else {
+        0
     }
-    sizes
-};
-
-/// By dense GSID index: the element header of a thread-wide register as a big-endian word
-/// (id << 16 | value size), 0 for every other id: what a flush writes, without a lookup.
-// `i < GSID_COUNT == TABLE.len()`; `const fn` cannot use `get()`.
-#[allow(clippy::indexing_slicing)]
-const HEADERS: [u32; GSID_COUNT] = {
-    let mut headers = [0u32; GSID_COUNT];
-    let mut i = 0;
-    while i < GSID_COUNT {
-        if SIZES[i] != 0 {
-            headers[i] = ((TABLE[i].id.0 as u32) << 16) | SIZES[i] as u32;
-        }
-        i += 1;
-    }
-    headers
-};
+}
 
 /// The element header (id << 16 | size) of the thread-wide register of dense index
-/// `index` (0 for any other).
-#[inline]
-pub(crate) fn header_at(index: usize) -> u32 {
-    HEADERS.get(index).copied().unwrap_or(0)
+/// `index` (0 for any other), computed as [`size_at`] is.
+#[inline(always)]
+pub(crate) const fn header_at(index: usize) -> u32 {
+    let size = size_at(index);
+    match GuestStateId::from_index(index) {
+        Some(id) if size != 0 => ((id.0 as u32) << 16) | size,
+        _ => 0,
+    }
 }
 
 /// Dense index of HEIR, which an L0 may send as 4 bytes (PAPR, QEMU) or 8 (Linux).
@@ -108,7 +107,7 @@ pub(crate) fn check_fast(output: &[u8]) -> Option<Checked> {
         let id = GuestStateId(u16::from_be_bytes([hdr[0], hdr[1]]));
         let len = usize::from(u16::from_be_bytes([hdr[2], hdr[3]]));
         let index = id.index()?;
-        let size = usize::from(*SIZES.get(index)?);
+        let size = size_at(index) as usize;
         if len != size && !(Some(index) == HEIR && len == 4) {
             return None;
         }
@@ -203,16 +202,26 @@ impl VcpuState {
                 Some(self.carried(GsidSet::EMPTY))
             }
             Some(10) => self.apply_gprs(output),
-            Some(5) => self.apply_layout(&layout::HDSI, output),
-            Some(4) => self.apply_layout(&layout::HISI, output),
-            Some(3) => self
-                .apply_layout(&layout::HEAI, output)
-                .or_else(|| self.apply_layout(&layout::HFAC, output)),
+            Some(c @ 3..=5) => self.apply_fault_layout(c, output),
             _ => None,
         };
         match known {
             Some(ids) => Ok(ids),
             None => self.apply_exit_other(output),
+        }
+    }
+
+    /// [`apply_exit`](Self::apply_exit) of an output of `count` 3 to 5 elements: QEMU's
+    /// HDSI (5), HISI (4), HEAI or HFAC (3) layouts. Out of line (not cold: MMIO comes
+    /// this way): the hcall exit's code in the caller stays short, on fewer pages.
+    #[inline(never)]
+    fn apply_fault_layout(&mut self, count: u32, output: &[u8]) -> Option<GsidSet> {
+        match count {
+            5 => self.apply_layout(&layout::HDSI, output),
+            4 => self.apply_layout(&layout::HISI, output),
+            _ => self
+                .apply_layout(&layout::HEAI, output)
+                .or_else(|| self.apply_layout(&layout::HFAC, output)),
         }
     }
 
@@ -350,5 +359,30 @@ impl VcpuState {
         self.valid = self.valid.union(ids);
         self.dirty = self.dirty.difference(ids);
         ids
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use papr_gsb::TABLE;
+
+    /// `size_at` and `header_at` (compares) agree with the GSID table for every index and
+    /// one past: the thread-wide registers' sizes and ids, 0 for everything else.
+    #[test]
+    fn sizes_match_the_table() {
+        for (i, info) in TABLE.iter().enumerate() {
+            let thread = THREAD_REGS.contains(info.id);
+            let size = if thread { u32::from(info.size()) } else { 0 };
+            assert_eq!(size_at(i), size, "size of {:?} (index {i})", info.id);
+            let header = if thread {
+                (u32::from(info.id.0) << 16) | size
+            } else {
+                0
+            };
+            assert_eq!(header_at(i), header, "header of {:?} (index {i})", info.id);
+        }
+        assert_eq!((size_at(GSID_COUNT), header_at(GSID_COUNT)), (0, 0));
+        assert_eq!((size_at(usize::MAX), header_at(usize::MAX)), (0, 0));
     }
 }

@@ -290,6 +290,23 @@ impl VcpuState {
         self.in_flight = self.in_flight.difference(ids);
     }
 
+    /// [`invalidate`](Self::invalidate) of one id: the cache forgets `id` (not valid,
+    /// not dirty, not in flight). Built from `id` in registers (a constant one-id set would
+    /// be read from `.rodata`: one more page touched on the exit path that uses it).
+    ///
+    /// ```
+    /// use papr_gsb::GuestStateId;
+    /// let mut s = papr_vcpu_state::VcpuState::new_zeroed();
+    /// s.invalidate_id(GuestStateId::DEC_EXPIRY_TB);
+    /// assert!(!s.is_valid(GuestStateId::DEC_EXPIRY_TB) && s.is_valid(GuestStateId::MSR));
+    /// ```
+    #[inline(always)]
+    pub fn invalidate_id(&mut self, id: GuestStateId) {
+        self.valid.remove(id);
+        self.dirty.remove(id);
+        self.in_flight.remove(id);
+    }
+
     /// Forgets everything ([`invalidate`](Self::invalidate) of every id).
     ///
     /// ```

@@ -24,8 +24,10 @@ struct Page {
     run_ticks: AtomicU64,
     /// RUNs so far.
     runs: AtomicU64,
-    /// Timebase ticks inside all other hcalls so far.
+    /// Timebase ticks inside all other hcalls so far (while [`time_other_hcalls`] is on).
     other_ticks: AtomicU64,
+    /// Whether other hcalls are timed too (1) or only counted (0).
+    time_others: AtomicU64,
     /// Calls of each of [`COUNTED`] so far, then of every other opcode.
     counts: [AtomicU64; 3],
     /// The timebase when the last RUN returned.
@@ -39,6 +41,7 @@ static PAGE: Page = Page {
     run_ticks: AtomicU64::new(0),
     runs: AtomicU64::new(0),
     other_ticks: AtomicU64::new(0),
+    time_others: AtomicU64::new(1),
     counts: [const { AtomicU64::new(0) }; 3],
     last_return: AtomicU64::new(0),
     ring: [const { AtomicU32::new(0) }; SLOTS],
@@ -66,9 +69,17 @@ pub fn total() -> u64 {
 }
 
 /// Ticks inside hcalls other than `H_GUEST_RUN_VCPU` so far (the L0's share of what is
-/// not the run: state GETs and SETs).
-pub fn other_ticks() -> u64 {
-    PAGE.other_ticks.load(Relaxed)
+/// not the run: state GETs and SETs), while they were timed; `None` while they are not
+/// ([`time_other_hcalls`]).
+pub fn other_ticks() -> Option<u64> {
+    (PAGE.time_others.load(Relaxed) != 0).then(|| PAGE.other_ticks.load(Relaxed))
+}
+
+/// Whether hcalls other than `H_GUEST_RUN_VCPU` are timed (on at start) or only counted.
+/// Timing one costs two timebase reads (≈ 30 ns each under QEMU's TCG) on the L1's side
+/// of the exit: the loop whose L1 time is judged (kernel-hcall) turns it off.
+pub fn time_other_hcalls(on: bool) {
+    PAGE.time_others.store(u64::from(on), Relaxed);
 }
 
 /// (ticks inside `H_GUEST_RUN_VCPU`, RUNs) so far.
@@ -126,43 +137,59 @@ impl<H> TimedHcall<H> {
 
 impl<H: Hcall> Hcall for TimedHcall<H> {
     fn hcall(&self, op: u64, args: [u64; 9]) -> HcallOutput {
-        let run = op == opcode::H_GUEST_RUN_VCPU;
+        if op == opcode::H_GUEST_RUN_VCPU {
+            return self.run(args);
+        }
         let get = op == opcode::H_GUEST_GET_STATE;
-        if run {
-            stamps::mark(Phase::BeforeSc);
-        } else if get {
+        if get {
             stamps::mark(Phase::BeforeGet);
         }
-        let t0 = papr_baremetal::boot::timebase();
+        let timed = PAGE.time_others.load(Relaxed) != 0;
+        let t0 = if timed {
+            papr_baremetal::boot::timebase()
+        } else {
+            0
+        };
         let out = self.0.hcall(op, args);
-        let t1 = papr_baremetal::boot::timebase();
-        let dt = t1.wrapping_sub(t0);
+        if timed {
+            let t1 = papr_baremetal::boot::timebase();
+            add(&PAGE.other_ticks, t1.wrapping_sub(t0));
+        }
         if get {
             stamps::mark(Phase::Get);
         }
-        if run {
-            stamps::mark(Phase::Sc);
-            let k = PAGE.runs.load(Relaxed);
-            let gap = t0.wrapping_sub(PAGE.last_return.load(Relaxed));
-            let sat = |v: u64| v.min(0xFFFF) as u32;
-            if let Some(slot) = PAGE.ring.get((k % SLOTS as u64) as usize) {
-                slot.store(sat(dt) | (sat(gap) << 16), Relaxed);
-            }
-            PAGE.last_return.store(t1, Relaxed);
-            add(&PAGE.run_ticks, dt);
-            PAGE.runs.store(k.wrapping_add(1), Relaxed);
+        // Straight-line (no search): the GET of every exit costs a few instructions.
+        let counter = if get {
+            &PAGE.counts[0]
+        } else if op == COUNTED[1] {
+            &PAGE.counts[1]
         } else {
-            add(&PAGE.other_ticks, dt);
-            // Straight-line (no search): the GET of every exit costs a few instructions.
-            let counter = if get {
-                &PAGE.counts[0]
-            } else if op == COUNTED[1] {
-                &PAGE.counts[1]
-            } else {
-                &PAGE.counts[2]
-            };
-            add(counter, 1);
+            &PAGE.counts[2]
+        };
+        add(counter, 1);
+        out
+    }
+}
+
+impl<H: Hcall> TimedHcall<H> {
+    /// `H_GUEST_RUN_VCPU`, timed right around its `sc 1` and recorded.
+    #[inline(always)]
+    fn run(&self, args: [u64; 9]) -> HcallOutput {
+        stamps::mark(Phase::BeforeSc);
+        let t0 = papr_baremetal::boot::timebase();
+        let out = self.0.hcall(opcode::H_GUEST_RUN_VCPU, args);
+        let t1 = papr_baremetal::boot::timebase();
+        stamps::mark(Phase::Sc);
+        let dt = t1.wrapping_sub(t0);
+        let k = PAGE.runs.load(Relaxed);
+        let gap = t0.wrapping_sub(PAGE.last_return.load(Relaxed));
+        let sat = |v: u64| v.min(0xFFFF) as u32;
+        if let Some(slot) = PAGE.ring.get((k % SLOTS as u64) as usize) {
+            slot.store(sat(dt) | (sat(gap) << 16), Relaxed);
         }
+        PAGE.last_return.store(t1, Relaxed);
+        add(&PAGE.run_ticks, dt);
+        PAGE.runs.store(k.wrapping_add(1), Relaxed);
         out
     }
 }

@@ -56,7 +56,7 @@ impl RegRequest {
     ///
     /// Word compares at fixed offsets, the mismatches or-ed together and one branch at the
     /// end: a few dozen instructions for the GET every exit makes under QEMU's DEC quirk.
-    #[inline]
+    #[inline(always)]
     fn fast_answer(&self, answer: &[u8; REG_REQUEST_BYTES]) -> Option<[u64; REG_REQUEST_MAX]> {
         let word = |b: &[u8; REG_REQUEST_BYTES], at: usize| -> u32 {
             b.get(at..at + 4)

@@ -8,7 +8,7 @@ use crate::exit::Exit;
 use crate::guest::PAGE;
 use crate::host::Backend;
 use crate::stamps::{self, Phase};
-use papr_gsb::{GsidSet, GuestStateId};
+use papr_gsb::GuestStateId;
 use papr_hcall::{L1RealAddr, RealMemory};
 use papr_mmu_radix::{GuestRealAddr, TableAlloc};
 use papr_vcpu_state::{sets, StateError};
@@ -113,8 +113,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
         };
         if host.quirks.dec_expiry_sign {
             self.dec_fix = Some(host.clock.now());
-            self.state
-                .invalidate(GsidSet::EMPTY.with(GuestStateId::DEC_EXPIRY_TB));
+            self.state.invalidate_id(GuestStateId::DEC_EXPIRY_TB);
         }
         stamps::mark(Phase::AfterSc);
         if let Err(e) = self.take_output() {

@@ -315,7 +315,7 @@ pub fn render(c: &Counts) -> String {
         instrs.first().copied().unwrap_or(0),
         instrs.last().copied().unwrap_or(0),
     );
-    for (name, n) in c.by_function.iter().take(12) {
+    for (name, n) in c.by_function.iter().take(20) {
         out.push_str(&format!("  {n:>5}  {name}\n"));
     }
     out

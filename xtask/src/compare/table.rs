@@ -232,7 +232,8 @@ to boot; the medians of single exits are the robust figures.\n\
   ours:  bare-metal L1; mftb around each sample; inside RUN = mftb right around each \
 H_GUEST_RUN_VCPU `sc 1` (TimedHcall); L1 software = total − inside RUN (it includes the other \
 L0 hcalls, e.g. nestedv2's per-exit GET of DEC_EXPIRY_TB under Quirks::QEMU); hcalls = \
-counted by TimedHcall too. Per-exit figures (medians of single exits: inside RUN, L1 software \
+counted by TimedHcall too (it times the other hcalls in the user-hcall and mmio loops only: in \
+the judged kernel-hcall loop it counts them, two timebase reads fewer per exit). Per-exit figures (medians of single exits: inside RUN, L1 software \
 between two RUNs) come from the same two mftb around each RUN's `sc 1`, kept by TimedHcall in its \
 own counter page (the last 1000 exits of each sample); the loops themselves read no clock per exit \
 (the user-hcall and mmio loops' `run()` p50 aside). kernel-hcall = one Vcpu::run_loop with an ExitHandler answering H_CONFER; \
