@@ -140,6 +140,16 @@ pub struct NestedHost<P: Backend> {
 /// Workarounds for known L0 bugs, chosen per host ([`NestedHost::with_quirks`]); each is
 /// named after what it corrects and is off unless asked for.
 ///
+/// One QEMU behaviour has no workaround, only a narrow window: its HDEC is edge-triggered
+/// (`_cpu_ppc_store_hdecr`, `PPC_DECR_UNDERFLOW_TRIGGERED`), so an HDEC expiry that has
+/// already passed when `H_GUEST_RUN_VCPU` loads it raises no HDEC at all once the previous
+/// expiry has passed too, and the L2 then runs until it exits by itself. [`Vcpu::run`](crate::Vcpu::run) sends
+/// an expiry at least half a slice ahead of a timebase read taken after the DEC read and
+/// before the input is built, so only a delay of that order between that read and the L0's
+/// entry (the L1 or QEMU's thread descheduled, or TCG translating the run path's code for
+/// the first time) loses the run's bound. Seen once: a 317 µs first-time translation
+/// against a 250 µs slice.
+///
 /// ```
 /// use papr_nestedv2::Quirks;
 /// assert!(Quirks::QEMU.dec_expiry_sign);

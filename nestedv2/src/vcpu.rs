@@ -125,6 +125,17 @@ impl<P: Backend> StateSource for Scratch<'_, P> {
     }
 }
 
+/// The prebuilt GETs of the DEC quirk's correction ([`Vcpu::dec_expiry`]).
+#[derive(Debug, Clone, Copy)]
+struct DecRequests {
+    /// DEC_EXPIRY_TB and MSR: what [`Vcpu::dec_expiry`] reads while an exit is handled
+    /// (the MSR is valid until the next run, for the handler's interrupt checks).
+    with_msr: RegRequest,
+    /// DEC_EXPIRY_TB alone: what [`Vcpu::run`] reads right before the next run, which
+    /// would make an MSR read with it stale at once (one element less for the L0).
+    alone: RegRequest,
+}
+
 /// An exit that still takes a completion.
 #[derive(Debug, Clone, Copy)]
 enum Pending {
@@ -177,8 +188,8 @@ pub struct Vcpu<'g, 'h, P: Backend, A: TableAlloc> {
     /// QEMU DEC quirk: the timebase of the last exit while the DEC_EXPIRY_TB the L0 holds
     /// is its wrong-sign value, not yet corrected.
     dec_fix: Option<u64>,
-    /// The prebuilt GET of DEC_EXPIRY_TB and MSR the DEC quirk makes after each exit.
-    dec_req: RegRequest,
+    /// The prebuilt GETs the DEC quirk makes after each exit.
+    dec_req: DecRequests,
     /// This vCPU checked against the hcall registry once: runs and the DEC GET check one
     /// atomic instead of looking it up.
     ticket: VcpuTicket,
@@ -288,28 +299,34 @@ impl<'g, 'h, P: Backend, A: TableAlloc> Vcpu<'g, 'h, P, A> {
     /// # Errors
     /// [`Error::State`].
     pub fn dec_expiry(&mut self) -> Result<u64, Error> {
-        self.dec_expiry_inline()
+        self.dec_expiry_inline(true)
     }
 
-    /// [`dec_expiry`](Self::dec_expiry)'s body, inlined into the run path.
+    /// [`dec_expiry`](Self::dec_expiry)'s body, inlined into the run path, which reads
+    /// DEC_EXPIRY_TB alone (`with_msr` false): an MSR read right before the run would be
+    /// stale at once.
     #[inline(always)]
-    pub(crate) fn dec_expiry_inline(&mut self) -> Result<u64, Error> {
+    pub(crate) fn dec_expiry_inline(&mut self, with_msr: bool) -> Result<u64, Error> {
         let Some(t_exit) = self.dec_fix else {
             return Ok(self.reg(GuestStateId::DEC_EXPIRY_TB)? as u64);
         };
         let reported = match self.state.cached(GuestStateId::DEC_EXPIRY_TB) {
             Some(v) => v as u64,
             None => {
-                // The prebuilt request (DEC_EXPIRY_TB, MSR), its answer checked against
-                // its fixed layout (`NestedHv::get_regs`): what `load` of both would store.
-                let v = self
-                    .guest
-                    .host
-                    .hv
-                    .get_regs(&self.ticket, &self.dec_req, self.input)?;
+                // The prebuilt request (DEC_EXPIRY_TB, with MSR or alone), its answer
+                // checked against its fixed layout (`NestedHv::get_regs`): what `load`
+                // would store.
+                let req = if with_msr {
+                    &self.dec_req.with_msr
+                } else {
+                    &self.dec_req.alone
+                };
+                let v = self.guest.host.hv.get_regs(&self.ticket, req, self.input)?;
                 self.state
                     .fill(GuestStateId::DEC_EXPIRY_TB, u128::from(v[0]))?;
-                self.state.fill(GuestStateId::MSR, u128::from(v[1]))?;
+                if with_msr {
+                    self.state.fill(GuestStateId::MSR, u128::from(v[1]))?;
+                }
                 v[0]
             }
         };

@@ -679,6 +679,53 @@ fn an_expired_decrementer_stays_expired_across_exits() {
     assert_eq!(got, expiry, "LD: expired");
 }
 
+/// Records the size of every `H_GUEST_GET_STATE` buffer, then makes the call.
+struct GetSizes<'a>(&'a L0, Mutex<Vec<u64>>);
+impl Hcall for GetSizes<'_> {
+    fn hcall(&self, op: u64, args: [u64; HCALL_ARGS]) -> HcallOutput {
+        if op == opcode::H_GUEST_GET_STATE {
+            self.1.lock().unwrap().push(args[4]);
+        }
+        self.0.hcall(op, args)
+    }
+}
+
+#[test]
+fn the_run_reads_the_dec_alone_and_a_handler_reads_it_with_the_msr() {
+    let l0 = SoftL0::new(memory()).with_qemu_dec_sign_bug();
+    let pages = PoolAlloc::<4>::new(papr_mmu_radix::L1RealAddr(PAGES), 0x10_0000).unwrap();
+    let gets = GetSizes(&l0, Mutex::new(Vec::new()));
+    let hv = NestedHv::new(&gets, l0.memory().clone(), NoDelay);
+    let host = NestedHost::negotiate(hv, SimClock(&l0), pages, Capabilities::MODES)
+        .unwrap()
+        .with_quirks(Quirks::QEMU);
+    let mut guest = Guest::create(&host, tables()).unwrap();
+    guest
+        .add_ram(GuestRealAddr(0), L1RealAddr(RAM_L1), RAM_LEN)
+        .unwrap();
+    let mut vcpu = guest.create_vcpu(0, MSR0).unwrap();
+    let exit = L2Action::Hcall {
+        nr: 1,
+        args: [0; 9],
+    };
+    l0.set_program(guest.id().0, 0, vec![exit; 3]).unwrap();
+    let sizes = || std::mem::take(&mut *gets.1.lock().unwrap());
+    assert!(matches!(vcpu.run().unwrap(), Exit::Hcall { nr: 1, .. }));
+    sizes();
+    // The second run corrects the DEC first: DEC_EXPIRY_TB alone (header + one 8-byte
+    // element); an MSR read with it would be stale at the run right after.
+    assert!(matches!(vcpu.run().unwrap(), Exit::Hcall { nr: 1, .. }));
+    assert_eq!(sizes(), [4 + 12]);
+    // A handler's dec_expiry() reads it with the MSR, which then stays valid until the run.
+    assert!(!vcpu.state().is_valid(GuestStateId::MSR));
+    vcpu.dec_expiry().unwrap();
+    assert_eq!(sizes(), [4 + 2 * 12]);
+    assert!(vcpu.state().is_valid(GuestStateId::MSR));
+    // Corrected once: the next run reads nothing more.
+    assert!(matches!(vcpu.run().unwrap(), Exit::Hcall { nr: 1, .. }));
+    assert_eq!(sizes(), [0u64; 0]);
+}
+
 #[test]
 fn logical_pvr_negotiated_chosen_or_left_to_the_l0() {
     let l0 = SoftL0::new(memory());

@@ -1,8 +1,8 @@
 //! Creating a vCPU: `H_GUEST_CREATE_VCPU` and the registration of its run buffers.
 
 use super::{
-    lpcr, Pending, Vcpu, DEFAULT_FAULT_REPEAT_LIMIT, DEFAULT_LOOP_LIMIT, DEFAULT_SLICE,
-    INPUT_BYTES, SHARED_OUTPUT_BYTES,
+    lpcr, DecRequests, Pending, Vcpu, DEFAULT_FAULT_REPEAT_LIMIT, DEFAULT_LOOP_LIMIT,
+    DEFAULT_SLICE, INPUT_BYTES, SHARED_OUTPUT_BYTES,
 };
 use crate::error::Error;
 use crate::guest::{Guest, PAGE};
@@ -50,8 +50,14 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
         let input = host.alloc_page("run buffers")?;
         let registered = register_buffers::<P>(hv, host, gid, id, input).and_then(|out| {
             let dec = [GuestStateId::DEC_EXPIRY_TB, GuestStateId::MSR];
-            let req = hv.reg_request(&dec).map_err(Error::from);
-            match req.and_then(|r| Ok((r, hv.vcpu_ticket(gid, id)?))) {
+            let reqs = hv.reg_request(&dec).and_then(|with_msr| {
+                let alone = hv.reg_request(&dec[..1])?;
+                Ok(DecRequests { with_msr, alone })
+            });
+            match reqs
+                .map_err(Error::from)
+                .and_then(|r| Ok((r, hv.vcpu_ticket(gid, id)?)))
+            {
                 Ok((dec_req, ticket)) => Ok((out, dec_req, ticket)),
                 Err(e) => {
                     out.release(host);

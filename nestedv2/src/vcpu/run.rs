@@ -81,7 +81,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
         let host = self.guest.host;
         stamps::mark(Phase::Loop);
         if self.dec_fix.is_some() {
-            self.dec_expiry_inline()?;
+            self.dec_expiry_inline(false)?;
         }
         stamps::mark(Phase::Dec);
         let start = host.clock.now();
