@@ -78,6 +78,16 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
     /// [`Error::DeadlinePassed`], [`Error::Hcall`], [`Error::State`], [`Error::Memory`],
     /// [`Error::IncompleteExit`].
     pub fn run(&mut self) -> Result<Exit, Error> {
+        let mut exit = Exit::Hdec;
+        self.run_into(&mut exit)?;
+        Ok(exit)
+    }
+
+    /// [`run`](Self::run), the exit written into `exit` (left as it was on error): the exit
+    /// is built once, where [`run_loop`](Self::run_loop) keeps it, instead of being moved
+    /// out through two `Result`s (two dozen loads and stores an exit).
+    #[inline(never)]
+    pub(super) fn run_into(&mut self, exit: &mut Exit) -> Result<(), Error> {
         let host = self.guest.host;
         stamps::mark(Phase::Loop);
         if self.dec_fix.is_some() {
@@ -121,27 +131,20 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
         }
         stamps::mark(Phase::Output);
         let guest = self.guest;
-        let exit = Exit::decode(trap, &self.state, |gpa| guest.is_ram(gpa))?;
-        // Each kind returned from its own arm: the hcall exit is moved as an hcall exit
+        // Each kind written from its own arm: the hcall exit is stored as an hcall exit
         // (eleven doublewords), not as any exit of the enum.
-        match exit {
-            Exit::Hcall { .. } => {
+        match Exit::decode(trap, &self.state, |gpa| guest.is_ram(gpa))? {
+            Exit::Hcall { nr, args } => {
                 self.pending = Pending::Hcall;
-                self.exit_stats(&exit, start);
-                Ok(exit)
+                *exit = Exit::Hcall { nr, args };
             }
             Exit::Mmio {
                 gpa, is_write, nia, ..
-            } => {
-                let exit = self.mmio_exit(gpa, is_write, nia)?;
-                self.exit_stats(&exit, start);
-                Ok(exit)
-            }
-            other => {
-                self.exit_stats(&other, start);
-                Ok(other)
-            }
+            } => *exit = self.mmio_exit(gpa, is_write, nia)?,
+            other => *exit = other,
         }
+        self.exit_stats(exit, start);
+        Ok(())
     }
 
     /// Records `exit` in the statistics when they are on (the run started at `start`).

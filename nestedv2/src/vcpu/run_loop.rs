@@ -108,8 +108,9 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
     pub fn run_loop<E: ExitHandler + ?Sized>(&mut self, handler: &mut E) -> Result<Exit, Error> {
         let mut in_a_row = 0u64;
         let mut repeat = Repeat::default();
+        let mut exit = Exit::Hdec;
         loop {
-            let exit = self.run()?;
+            self.run_into(&mut exit)?;
             let timed = self.stats.is_enabled();
             let now = |v: &Self| if timed { v.guest.host.clock.now() } else { 0 };
             let t0 = now(self);
