@@ -26,6 +26,7 @@ use std::process::Command;
 use std::time::Duration;
 
 mod insns;
+mod pages;
 mod table;
 
 use table::table;
@@ -60,7 +61,7 @@ const FAIL: &str = "EXIT-BENCH-FAIL ";
 const LOOPS: [&str; 3] = ["kernel-hcall", "user-hcall", "mmio"];
 
 const USAGE: &str =
-    "usage: cargo xtask compare [--rounds N] [--no-trace] [--timeout SECS] [--only ours|linux] [--stamps] [--insns]";
+    "usage: cargo xtask compare [--rounds N] [--no-trace] [--timeout SECS] [--only ours|linux] [--stamps] [--insns] [--pages]";
 
 /// The options.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -75,6 +76,9 @@ struct Options {
     /// Our L1's guest instructions per kernel-hcall exit counted under QEMU's trace
     /// ([`insns`]), after the table.
     insns: bool,
+    /// The pages our L1 touches per kernel-hcall exit, counted with a QEMU plugin
+    /// ([`pages`]), after the table.
+    pages: bool,
 }
 
 fn parse_args(args: &[String]) -> Result<Options, String> {
@@ -85,6 +89,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
         only: None,
         stamps: false,
         insns: false,
+        pages: false,
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -101,6 +106,7 @@ fn parse_args(args: &[String]) -> Result<Options, String> {
             "--no-trace" => o.trace = false,
             "--stamps" => o.stamps = true,
             "--insns" => o.insns = true,
+            "--pages" => o.pages = true,
             "--only" => match it.next().map(String::as_str) {
                 Some(side @ ("ours" | "linux")) => o.only = Some(side.into()),
                 other => return Err(format!("--only wants ours or linux, got {other:?}")),
@@ -343,14 +349,18 @@ pub fn run(args: &[String]) -> Result<(), String> {
     if o.stamps {
         println!("{}", stamp_table(&stamps));
     }
+    let elf = bios::example_dir(OURS.example)
+        .join("target")
+        .join(PPC64LE)
+        .join("release")
+        .join(OURS.example);
     if o.insns && us {
-        let elf = bios::example_dir(OURS.example)
-            .join("target")
-            .join(PPC64LE)
-            .join("release")
-            .join(OURS.example);
         let cmd = qemu::command_with("", MEMORY, &ours);
         println!("{}", insns::measure(cmd, &work, &elf)?);
+    }
+    if o.pages && us {
+        let cmd = qemu::command_with("", MEMORY, &ours);
+        println!("{}", pages::measure(cmd, &work, &elf)?);
     }
     Ok(())
 }
@@ -450,6 +460,7 @@ mod tests {
         );
         assert!(!d.stamps && parse_args(&args(&["--stamps"])).unwrap().stamps);
         assert!(!d.insns && parse_args(&args(&["--insns"])).unwrap().insns);
+        assert!(!d.pages && parse_args(&args(&["--pages"])).unwrap().pages);
         assert!(parse_args(&args(&["--rounds", "0"])).is_err());
         assert!(parse_args(&args(&["--only", "both"])).is_err());
         assert!(parse_args(&args(&["--bogus"]))

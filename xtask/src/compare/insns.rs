@@ -6,9 +6,11 @@
 //! `sc 1` block to the next. Inside it, the blocks at the L1's addresses are the L1's work:
 //! their count and their guest instructions (the L2's loop lives below [`L1_CODE`]).
 //!
-//! Under TCG the L1's time per exit follows its guest instruction count (≈ 2 ns each on the
-//! machines we measured, plus ≈ 0.5 µs inside QEMU for the DEC-quirk GET), and a count does
-//! not swing with the host's load: it is the figure to compare two builds by.
+//! A count does not swing with the host's load, but it is not the time: under TCG an ALU
+//! instruction costs ≈ 0.1 ns, a load or store ≈ 1.2 ns, and each page an exit touches
+//! ≈ 80 ns (QEMU flushes its TLB on every L1↔L2 switch; measured with probes added to the
+//! exit path), plus ≈ 0.5 µs inside QEMU for the DEC-quirk GET. Read it with
+//! `--pages` ([`super::pages`]), which counts the pages and the loads and stores.
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::{BufRead, BufReader};
@@ -198,7 +200,7 @@ fn symbols(elf: &Path) -> Result<BTreeMap<u64, String>, String> {
 /// (`addr2line -i`), the innermost frame that is not the standard library's, so that a
 /// block inside an inlined `VcpuState::apply_exit` counts for it and not for the loop it
 /// was inlined into. `None` when `addr2line` is not there.
-fn inlined_functions(elf: &Path, pcs: &[u64]) -> Option<HashMap<u64, String>> {
+pub(super) fn inlined_functions(elf: &Path, pcs: &[u64]) -> Option<HashMap<u64, String>> {
     let input: String = pcs.iter().map(|pc| format!("{pc:#x}\n")).collect();
     let mut child = Command::new("addr2line")
         .args(["-a", "-i", "-f", "-C", "-e"])
