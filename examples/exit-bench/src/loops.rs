@@ -14,13 +14,13 @@
 //! software figure, shown apart; `-` for the kernel-hcall loop, which counts that GET but
 //! does not time it).
 
-use crate::timed::{other_ticks, run_ticks};
+use crate::timed::TimedHcall;
 use crate::Parts;
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use papr_baremetal::{boot::timebase, println};
-use papr_hcall::opcode;
+use papr_hcall::{opcode, Sc1};
 use papr_mmu_radix::PoolAlloc;
 use papr_nestedv2::stamps::{self, Phase};
 use papr_nestedv2::{Action, Exit, ExitHandler, Guest, HcallReturn, Vcpu, VcpuContext};
@@ -115,17 +115,17 @@ struct Recorder {
 }
 
 impl Recorder {
-    /// Starts at the next RUN.
-    fn new() -> Self {
+    /// Starts at the next RUN of `t`.
+    fn new(t: &TimedHcall<Sc1>) -> Self {
         Self {
-            since: run_ticks().1,
+            since: t.run_ticks().1,
         }
     }
 
     /// Medians of the cycle (RUN + the L1 software before it), the RUN and the L1 software
     /// between two RUNs, over the sample's last [`SLOTS`](crate::timed::SLOTS) exits.
-    fn medians(self) -> Medians {
-        let recs = crate::timed::records(self.since);
+    fn medians(self, t: &TimedHcall<Sc1>) -> Medians {
+        let recs = t.records(self.since);
         let mut cycle: Vec<u64> = recs.iter().map(|&(r, g)| r + g).collect();
         let mut run: Vec<u64> = recs.iter().map(|&(r, _)| r).collect();
         let mut l1: Vec<u64> = recs.iter().map(|&(_, g)| g).collect();
@@ -139,6 +139,13 @@ impl Recorder {
     }
 }
 
+/// The host's [`TimedHcall`]: its counters and per-RUN records.
+fn timed<'h>(v: &L2Vcpu<'_, 'h>) -> &'h TimedHcall<Sc1> {
+    // SAFETY: only the wrapper's own counters are read through the reference (no hcall is
+    // made through it), which `hcall_unchecked`'s contract allows.
+    unsafe { v.guest().host().hv().hcall_unchecked() }
+}
+
 /// Median of `v` (sorted here).
 fn median(v: &mut [u64]) -> Option<u64> {
     v.sort_unstable();
@@ -146,8 +153,8 @@ fn median(v: &mut [u64]) -> Option<u64> {
 }
 
 /// L0 hcalls made so far (counted by `TimedHcall`).
-fn hcalls(_: &L2Vcpu<'_, '_>) -> u64 {
-    crate::timed::total()
+fn hcalls(v: &L2Vcpu<'_, '_>) -> u64 {
+    timed(v).total()
 }
 
 /// Prints a sample's line.
@@ -212,6 +219,7 @@ fn l2_median(
     n: u64,
     first_run: u64,
 ) -> Result<(Option<u64>, Option<i64>), String> {
+    let t = timed(v);
     let k = n.min(crate::timed::SLOTS as u64);
     let mut bytes = alloc::vec![0u8; 8 * k as usize];
     v.guest()
@@ -234,7 +242,7 @@ fn l2_median(
         .iter()
         .enumerate()
         .filter_map(|(i, &stamp)| {
-            let (run, _) = crate::timed::record(first_run + (n - k) + i as u64)?;
+            let (run, _) = t.record(first_run + (n - k) + i as u64)?;
             Some(stamp as i64 - run as i64)
         })
         .collect();
@@ -248,7 +256,8 @@ fn sample(
     v: &mut L2Vcpu<'_, '_>,
     f: impl FnOnce(&mut L2Vcpu<'_, '_>) -> Result<(u64, Option<u64>, Medians), String>,
 ) -> Result<Sample, String> {
-    let (r0, o0, c0) = (run_ticks().0, other_ticks(), hcalls(v));
+    let t = timed(v);
+    let (r0, o0, c0) = (t.run_ticks().0, t.other_ticks(), hcalls(v));
     let t0 = timebase();
     stamps::take();
     let (exits, p50, med) = f(v)?;
@@ -258,8 +267,8 @@ fn sample(
         phases,
         exits,
         ticks: t1.wrapping_sub(t0),
-        run: run_ticks().0 - r0,
-        other: other_ticks().zip(o0).map(|(o, o0)| o - o0),
+        run: t.run_ticks().0 - r0,
+        other: t.other_ticks().zip(o0).map(|(o, o0)| o - o0),
         hcalls: hcalls(v) - c0,
         p50,
         med,
@@ -271,7 +280,7 @@ fn kernel_hcall(v: &mut L2Vcpu<'_, '_>, n: u64) -> Result<Sample, String> {
     enter_at(v, KERNEL_LOOP.0, n, STAMPS)?;
     let mut h = Confer {
         confers: 0,
-        rec: Recorder::new(),
+        rec: Recorder::new(timed(v)),
     };
     let s = sample(v, |v| {
         let last = v
@@ -279,9 +288,10 @@ fn kernel_hcall(v: &mut L2Vcpu<'_, '_>, n: u64) -> Result<Sample, String> {
             .map_err(|e| format!("kernel-hcall loop: run_loop: {e}"))?;
         match last {
             Exit::Hcall { nr: USER_HCALL, .. } if h.confers == n => {
-                let rec = core::mem::replace(&mut h.rec, Recorder::new());
+                let t = timed(v);
+                let rec = core::mem::replace(&mut h.rec, Recorder::new(t));
                 let first_run = rec.since;
-                let mut med = rec.medians();
+                let mut med = rec.medians(t);
                 (med.l2, med.l2_run) = l2_median(v, n, first_run)?;
                 Ok((n + 1, None, med))
             }
@@ -307,7 +317,7 @@ fn round_trips(
     let first = v.run().map_err(|e| format!("{name}: run: {e}"))?;
     done(v, &first)?;
     sample(v, |v| {
-        let rec = Recorder::new();
+        let rec = Recorder::new(timed(v));
         for i in 0..n {
             let a = timebase();
             let exit = v.run().map_err(|e| format!("{name}: run: {e}"))?;
@@ -319,7 +329,7 @@ fn round_trips(
         }
         let k = (n as usize).min(per.len());
         let p50 = median(per.get_mut(..k).unwrap_or(&mut []));
-        Ok((n, p50, rec.medians()))
+        Ok((n, p50, rec.medians(timed(v))))
     })
 }
 
@@ -368,12 +378,12 @@ pub fn all(guest: &L2Guest<'_>, ticks_per_us: u64) -> Result<(), String> {
     let mut per = alloc::vec![0u64; EXITS as usize];
     // The kernel-hcall loop's L1 time is the judged figure: its per-exit GET is counted,
     // not timed (two timebase reads fewer per exit); the other loops time it.
-    crate::timed::time_other_hcalls(false);
+    timed(&v).time_other_hcalls(false);
     kernel_hcall(&mut v, WARMUP)?;
     for k in 1..=SAMPLES {
         report("kernel-hcall", k, &kernel_hcall(&mut v, EXITS)?, tb_hz);
     }
-    crate::timed::time_other_hcalls(true);
+    timed(&v).time_other_hcalls(true);
     enter_at(&mut v, USER_LOOP.0, 0, 0)?;
     round_trips(&mut v, WARMUP, &mut per, "user-hcall loop", user_done)?;
     for k in 1..=SAMPLES {
@@ -386,16 +396,17 @@ pub fn all(guest: &L2Guest<'_>, ticks_per_us: u64) -> Result<(), String> {
         let s = round_trips(&mut v, EXITS, &mut per, "mmio loop", mmio_done)?;
         report("mmio", k, &s, tb_hz);
     }
-    let total = run_ticks().1;
+    let t = timed(&v);
+    let total = t.run_ticks().1;
     let by_op = [
         opcode::H_GUEST_RUN_VCPU,
         opcode::H_GUEST_GET_STATE,
         opcode::H_GUEST_SET_STATE,
     ]
-    .map(crate::timed::count);
+    .map(|op| t.count(op));
     println!(
         "EXIT-BENCH-INFO side=ours exits={total} runs_timed={} l0_run_vcpu={} l0_get_state={} l0_set_state={}",
-        run_ticks().1,
+        t.run_ticks().1,
         by_op[0],
         by_op[1],
         by_op[2]

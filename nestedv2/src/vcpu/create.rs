@@ -73,6 +73,7 @@ impl<'h, P: Backend, A: TableAlloc> Guest<'h, P, A> {
                 state.set_lpcr(lpcr::DEFAULT);
                 Ok(Vcpu {
                     guest: self,
+                    host,
                     id,
                     state,
                     input,

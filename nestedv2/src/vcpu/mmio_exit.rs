@@ -31,7 +31,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
             .cached_many(&[GuestStateId::NIA, GuestStateId::MSR])
             .is_none_or(|[_, msr]| msr as u64 & mmio::MSR_IR != 0);
         let (mmu, generation) = guest.fetch_view(relocated);
-        let host = guest.host;
+        let host = self.host;
         // The common exit (a real-mode load from a cached code page) without the general
         // path's results and errors: the same op, nothing changed.
         if !relocated {

@@ -88,7 +88,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
     /// out through two `Result`s (two dozen loads and stores an exit).
     #[inline(never)]
     pub(super) fn run_into(&mut self, exit: &mut Exit) -> Result<(), Error> {
-        let host = self.guest.host;
+        let host = self.host;
         stamps::mark(Phase::Loop);
         if self.dec_fix.is_some() {
             self.dec_expiry_inline(false)?;
@@ -152,7 +152,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
     fn exit_stats(&mut self, exit: &Exit, start: u64) {
         stamps::mark(Phase::Decode);
         if self.stats.is_enabled() {
-            let end = self.guest.host.clock.now();
+            let end = self.host.clock.now();
             self.stats.record(exit.kind(), end.saturating_sub(start), 0);
         }
         stamps::mark(Phase::Stats);
@@ -166,7 +166,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
     #[cold]
     #[inline(never)]
     fn flush_guest_wide(&mut self) -> Result<(), Error> {
-        let host = self.guest.host;
+        let host = self.host;
         let mut src = Scratch::<P>::new(&host.hv, self.guest.id(), self.id, self.input);
         self.state.flush_guest_wide(&mut src)?;
         Ok(())
@@ -207,7 +207,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
     /// that what the next exits read there is theirs or poison, never this exit's.
     #[inline(always)]
     fn take_output(&mut self) -> Result<(), Error> {
-        let mem = &self.guest.host.mem;
+        let mem = &self.host.mem;
         if self.out_size < OUTPUT_FIRST_READ {
             return self.take_short_output();
         }
@@ -228,7 +228,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
     #[cold]
     #[inline(never)]
     fn take_short_output(&mut self) -> Result<(), Error> {
-        let mem = &self.guest.host.mem;
+        let mem = &self.host.mem;
         let mut buf = [0u8; OUTPUT_FIRST_READ];
         let head = buf.get_mut(..self.out_size).unwrap_or(&mut []);
         mem.read(self.output, head)?;
@@ -240,7 +240,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
     #[cold]
     #[inline(never)]
     fn take_whole_output(&mut self, first: usize) -> Result<(), Error> {
-        let mem = &self.guest.host.mem;
+        let mem = &self.host.mem;
         let mut buf = [0u8; PAGE as usize];
         let all = buf.get_mut(..self.out_size).unwrap_or(&mut []);
         mem.read(self.output, all)?;
@@ -268,7 +268,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
         }
         let mut input = [0u8; INPUT_BYTES];
         let n = self.state.flush(&mut input)?;
-        let mem = &self.guest.host.mem;
+        let mem = &self.host.mem;
         Ok(mem.write(self.input, input.get(..n).unwrap_or(&[]))?)
     }
 
@@ -278,7 +278,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
     /// as an earlier exit's registers or the page's zeroed tail.
     #[inline(always)]
     fn poison_output(&self) -> Result<(), Error> {
-        let mem = &self.guest.host.mem;
+        let mem = &self.host.mem;
         let piece = POISON_PIECE;
         if self.out_size >= OUTPUT_FIRST_READ {
             // Two pieces of a constant length: copies short enough to be inlined (one

@@ -112,7 +112,7 @@ impl<P: Backend, A: TableAlloc> Vcpu<'_, '_, P, A> {
         loop {
             self.run_into(&mut exit)?;
             let timed = self.stats.is_enabled();
-            let now = |v: &Self| if timed { v.guest.host.clock.now() } else { 0 };
+            let now = |v: &Self| if timed { v.host.clock.now() } else { 0 };
             let t0 = now(self);
             let internal = self.handle_internal(&exit)?;
             let go_on = if internal {
