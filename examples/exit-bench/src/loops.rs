@@ -107,7 +107,7 @@ struct Medians {
 }
 
 /// The per-exit figures of a sample: from [`TimedHcall`](crate::timed::TimedHcall)'s
-/// per-RUN records (its two timebase reads around each `sc 1`, in its counter page), so
+/// per-RUN records (its two timebase reads around each `sc 1`, in the host's page), so
 /// that nothing in the loop itself reads the clock or writes a page per exit.
 #[derive(Debug)]
 struct Recorder {

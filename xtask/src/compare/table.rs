@@ -235,7 +235,7 @@ L0 hcalls, e.g. nestedv2's per-exit GET of DEC_EXPIRY_TB under Quirks::QEMU); hc
 counted by TimedHcall too (it times the other hcalls in the user-hcall and mmio loops only: in \
 the judged kernel-hcall loop it counts them, two timebase reads fewer per exit). Per-exit figures (medians of single exits: inside RUN, L1 software \
 between two RUNs) come from the same two mftb around each RUN's `sc 1`, kept by TimedHcall in its \
-own counter page (the last 1000 exits of each sample); the loops themselves read no clock per exit \
+counters in the host's page (the last 512 exits of each sample); the loops themselves read no clock per exit \
 (the user-hcall and mmio loops' `run()` p50 aside). kernel-hcall = one Vcpu::run_loop with an ExitHandler answering H_CONFER; \
 user-hcall and mmio = Vcpu::run + complete_hcall / complete_mmio per exit (our L1 has no \
 userspace: this is the manual-API variant of the same VMM code).\n\
@@ -244,7 +244,7 @@ userspace: this is the manual-API variant of the same VMM code).\n\
 exit, the userspace completion included). Untraced boots cannot split an exit: Linux's inside \
 RUN, L1 software and hcalls come from the traced boot (*). Both sides: in the kernel-hcall \
 loop the L2 also times each exit itself (mftb from one `sc 1` to the next, stored in its RAM; \
-ours pairs the last 1000 of them exit by exit with its RUN records and takes the median of \
+ours pairs the last 512 of them exit by exit with its RUN records and takes the median of \
 the differences, since QEMU's time per RUN switches between levels within a sample): \
 the same clock and method on both sides, untraced.\n",
     );
