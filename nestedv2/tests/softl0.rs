@@ -751,3 +751,23 @@ fn logical_pvr_negotiated_chosen_or_left_to_the_l0() {
         "Unset leaves the L0's default"
     );
 }
+
+#[test]
+fn a_vcpu_is_one_page() {
+    // Everything an exit touches of a vCPU is on one page (`repr(align(4096))`): a Vcpu that
+    // grew past 4 KiB would take two pages, and one more TLB refill per exit under QEMU.
+    type V<'g, 'h> = Vcpu<
+        'g,
+        'h,
+        (
+            CountingHcall<&'h L0>,
+            Mem,
+            NoDelay,
+            SimClock<'h>,
+            PoolAlloc<4>,
+        ),
+        PoolAlloc<8>,
+    >;
+    assert_eq!(std::mem::size_of::<V<'_, '_>>(), 4096);
+    assert_eq!(std::mem::align_of::<V<'_, '_>>(), 4096);
+}
