@@ -34,13 +34,16 @@ impl Clock for SimClock<'_> {
     }
 }
 
-type Host<'a> = NestedHost<(
+/// The backends of every host here.
+type Parts<'a> = (
     CountingHcall<&'a L0>,
     Mem,
     NoDelay,
     SimClock<'a>,
     PoolAlloc<4>,
-)>;
+);
+
+type Host<'a> = NestedHost<Parts<'a>>;
 
 const PAGES: u64 = 0x10_0000; // 1 MiB of buffer pages
 const TABLES: u64 = 0x20_0000; // 2 MiB of table pages
@@ -756,18 +759,7 @@ fn logical_pvr_negotiated_chosen_or_left_to_the_l0() {
 fn a_vcpu_is_one_page() {
     // Everything an exit touches of a vCPU is on one page (`repr(align(4096))`): a Vcpu that
     // grew past 4 KiB would take two pages, and one more TLB refill per exit under QEMU.
-    type V<'g, 'h> = Vcpu<
-        'g,
-        'h,
-        (
-            CountingHcall<&'h L0>,
-            Mem,
-            NoDelay,
-            SimClock<'h>,
-            PoolAlloc<4>,
-        ),
-        PoolAlloc<8>,
-    >;
+    type V<'g, 'h> = Vcpu<'g, 'h, Parts<'h>, PoolAlloc<8>>;
     assert_eq!(std::mem::size_of::<V<'_, '_>>(), 4096);
     assert_eq!(std::mem::align_of::<V<'_, '_>>(), 4096);
 }
